@@ -11,9 +11,18 @@ from .design import Design
 from .measurement import Measurement, ReviewStage
 from .rules import Rule
 from .scenario import Scenario
-from .simulate import simulate
+from .simulate import simulate, simulate_checks
 
-from . import exact  # noqa: E402, I001
+
+def __getattr__(name: str):
+    # ``povsim.exact`` needs scipy.stats, which takes longer to import than all of
+    # povsim: load it on first use so that ``import povsim`` stays fast.
+    if name == "exact":
+        import importlib
+
+        return importlib.import_module(".exact", __name__)
+    raise AttributeError(f"module 'povsim' has no attribute {name!r}")
+
 
 __all__ = [
     "County",
@@ -27,4 +36,5 @@ __all__ = [
     "__version__",
     "exact",
     "simulate",
+    "simulate_checks",
 ]

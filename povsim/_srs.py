@@ -44,7 +44,9 @@ def srs_variances(pop: Population, measurement, *, exited, nonregistered, househ
         sel = pop.status == status
         q = np.where(pop.problem[sel], se, fp)
         out[j] = _ratio_variance(q, pop.size[sel], n, replace)
-    qa = np.where(pop.approve, 1.0 - measurement.approval_underreport, measurement.approval_overreport)
+    qa = np.where(
+        pop.approve, 1.0 - measurement.approval_underreport, measurement.approval_overreport
+    )
     out[3] = _ratio_variance(qa, np.ones(pop.households, np.int64), households, replace)
     t = pop.totals
     from ._engine import population as _p

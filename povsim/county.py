@@ -119,7 +119,8 @@ class County:
         high = check_count("households_per_village[1]", hpv[1], minimum=low)
         object.__setattr__(self, "households_per_village", (low, high))
         sizes = tuple(
-            check_probability(f"household_sizes[{i}]", p) for i, p in enumerate(self.household_sizes)
+            check_probability(f"household_sizes[{i}]", p)
+            for i, p in enumerate(self.household_sizes)
         )
         if not sizes or abs(sum(sizes) - 1.0) > 1e-9:
             raise ValueError(
@@ -309,6 +310,7 @@ class Population:
         village_poor : array of bool, optional
             Designated poor villages (default: none).
         region : {"central", "western"}
+            Sets the incidence threshold of the official rule.
         """
         check_choice("region", region, REGIONS)
         village = np.asarray(village)
@@ -346,7 +348,9 @@ class Population:
             raise ValueError("status must be 0 (exited), 1 (remaining) or 2 (nonregistered)")
         prob = arrays["problem"].astype(bool)
         if (prob & (st == REMAINING)).any():
-            raise ValueError("problem must be False for remaining (registered, not exited) households")
+            raise ValueError(
+                "problem must be False for remaining (registered, not exited) households"
+            )
         if village_poor is None:
             vpoor = np.zeros(n_villages, np.bool_)
         else:
@@ -445,4 +449,3 @@ def _true_indicators(totals: np.ndarray) -> tuple[float, float, float, float]:
     a = totals[_pop.T_APPROVING] / totals[_pop.T_HOUSEHOLDS]
     inc = (r + w * e + o * n) / (r + e + n)
     return float(inc), float(w), float(o), float(a)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ._validate import check_choice, check_count, check_probability
@@ -59,7 +60,9 @@ class Design:
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, KINDS)
-        object.__setattr__(self, "households", check_count("households", self.households, minimum=1))
+        object.__setattr__(
+            self, "households", check_count("households", self.households, minimum=1)
+        )
         object.__setattr__(self, "villages", check_count("villages", self.villages, minimum=1))
         for name in ("poor_village_share", "registered_share"):
             value = getattr(self, name)
@@ -130,6 +133,18 @@ class Design:
         if self.registered_share is None:
             return None
         return int(round(self.per_village * self.registered_share))
+
+    def allocation(self, exited: int, remaining: int) -> tuple[int, int, int]:
+        """Households a stratified design asks of the (exited, remaining, never-registered) strata.
+
+        The registered sample is split in proportion to the ``exited`` and
+        ``remaining`` households of the population, rounded half up.
+        """
+        n_reg = self.registered or 0
+        n_exited = n_reg
+        if exited + remaining > 0:
+            n_exited = int(math.floor(n_reg * exited / (exited + remaining) + 0.5))
+        return n_exited, n_reg - n_exited, self.households - n_reg
 
     @property
     def registered(self) -> int | None:

@@ -344,11 +344,11 @@ def accept_probability(
     --------
     >>> from povsim.exact import accept_probability
     >>> round(accept_probability(50, 1, 0.02), 6)
-    0.735762
+    0.735771
     >>> round(accept_probability(50, 1, 0.02, population=200), 6)
-    0.761538
+    0.739357
     >>> round(accept_probability(50, 1, 0.02, sensitivity=0.9, specificity=0.99), 6)
-    0.645069
+    0.593392
     >>> accept_probability(50, 1, [0.0, 0.02, 0.1]).round(4)
     array([1.    , 0.7358, 0.0338])
     """
@@ -381,7 +381,9 @@ def _check_risk_pair(name: str, value: object, rate: str, risk: str) -> tuple[fl
     if len(value) != 2:
         raise ValueError(f"{name} must be a pair ({rate}, {risk}); got {value!r}")
     p = check_probability(f"{name}[0] ({rate})", value[0])
-    r = check_real(f"{name}[1] ({risk})", value[1], low=0.0, high=1.0, low_open=True, high_open=True)
+    r = check_real(
+        f"{name}[1] ({risk})", value[1], low=0.0, high=1.0, low_open=True, high_open=True
+    )
     return p, r
 
 
@@ -457,9 +459,9 @@ def find_plan(
     >>> plan.n, plan.c
     (132, 3)
     >>> round(plan.alpha, 4), round(plan.beta, 4)
-    (0.0429, 0.0983)
+    (0.0443, 0.0992)
     >>> find_plan((0.01, 0.05), (0.05, 0.10), population=300).n
-    113
+    94
     """
     p1, alpha = _check_risk_pair("producer", producer, "p1", "alpha")
     p2, beta = _check_risk_pair("consumer", consumer, "p2", "beta")
@@ -516,14 +518,18 @@ def find_plan(
             accept_p1 = float(accept(0, n, [c])[0])
             return Plan(n=n, c=c, alpha=1.0 - accept_p1, beta=accept_p2)
 
-    hint = ""
+    hint, advice = "", "increase max_n or relax the risks"
     if se + sp <= 1.0:
         hint = " (sensitivity + specificity <= 1: recorded defects do not increase with p)"
-    elif population is not None and n_limit == population:
-        hint = " (the whole lot was searched)"
+    if population is not None and n_limit == population:
+        hint += (
+            f" (the whole lot was searched; p1 and p2 mean {defects[0]} and {defects[1]}"
+            f" defects in a lot of {population})"
+        )
+        advice = "relax the risks"
     raise ValueError(
         f"no sampling plan with n <= {n_limit} meets producer (p1={p1}, alpha={alpha}) and "
-        f"consumer (p2={p2}, beta={beta}){hint}; increase max_n or relax the risks"
+        f"consumer (p2={p2}, beta={beta}){hint}; {advice}"
     )
 
 
@@ -628,9 +634,7 @@ def _stratum_joint(
     for i, k in enumerate(range(k_lo, k_hi + 1)):
         if replace:
             in_problems = stats.binom.pmf(np.arange(k + 1), k, pa / problems if problems else 0.0)
-            in_oks = stats.binom.pmf(
-                np.arange(size - k + 1), size - k, oa / oks if oks else 0.0
-            )
+            in_oks = stats.binom.pmf(np.arange(size - k + 1), size - k, oa / oks if oks else 0.0)
         else:
             in_problems = _hypergeom_pmf(problems, pa, k)
             in_oks = _hypergeom_pmf(oks, oa, size - k)
@@ -653,9 +657,7 @@ def _stratum_joint(
         x_lo = 0
         joint = joint.sum(axis=0, keepdims=True)
     elif se < 1.0 or sp < 1.0:
-        flags = np.array(
-            [_recorded_pmf_given_true(k, size, se, sp) for k in range(k_lo, k_hi + 1)]
-        )
+        flags = np.array([_recorded_pmf_given_true(k, size, se, sp) for k in range(k_lo, k_hi + 1)])
         x_lo, joint, lost = _trim_axis(flags.T @ joint, axis=0)
         dropped += lost
     return _StratumJoint(x_lo, a_lo, joint, dropped)
@@ -773,12 +775,12 @@ def official_indicator_pass_probabilities(
     --------
     >>> from povsim.exact import official_indicator_pass_probabilities
     >>> probs = official_indicator_pass_probabilities(
-    ...     exited=[[20, 10], [13000, 1970]], exited_sample=500,
-    ...     nonregistered=[[1, 0], [270, 29]], nonregistered_sample=20,
-    ...     remaining=[[0, 0], [60000, 10000]], remaining_sample=480,
-    ...     sensitivity=0.95, specificity=0.999)
+    ...     exited=[[30, 15], [14200, 755]], exited_sample=500,
+    ...     nonregistered=[[100, 40], [66500, 3360]], nonregistered_sample=480,
+    ...     remaining=[[0, 0], [285, 15]], remaining_sample=20,
+    ...     sensitivity=0.9, specificity=0.99)
     >>> round(probs.wrongful_exit, 4), round(probs.omission, 4), round(probs.all, 4)
-    (0.9935, 0.9352, 0.9291)
+    (0.8931, 0.939, 0.8387)
     """
     ex = _check_table("exited", exited)
     nr = _check_table("nonregistered", nonregistered)
@@ -931,11 +933,12 @@ def official_pass_probability(
     --------
     >>> from povsim.exact import official_pass_probability
     >>> p = official_pass_probability(
-    ...     exited=[[20, 10], [13000, 1970]], exited_sample=500,
-    ...     nonregistered=[[1, 0], [270, 29]], nonregistered_sample=20,
-    ...     remaining=[[0, 0], [60000, 10000]], remaining_sample=480)
+    ...     exited=[[30, 15], [14200, 755]], exited_sample=500,
+    ...     nonregistered=[[100, 40], [66500, 3360]], nonregistered_sample=480,
+    ...     remaining=[[0, 0], [285, 15]], remaining_sample=20,
+    ...     sensitivity=0.9, specificity=0.99)
     >>> round(p, 6)
-    0.939745
+    0.838685
     """
     return official_indicator_pass_probabilities(
         exited=exited,
@@ -1069,9 +1072,9 @@ def beta_binomial_accept_probability(
     --------
     >>> from povsim.exact import beta_binomial_accept_probability
     >>> round(beta_binomial_accept_probability(25, 40, 20, 0.01, 0.0), 6)
-    0.998414
+    0.998504
     >>> round(beta_binomial_accept_probability(25, 40, 20, 0.01, 0.05), 6)
-    0.977149
+    0.955953
     """
     clusters = check_count("clusters", clusters, minimum=1)
     cluster_size = check_count("cluster_size", cluster_size, minimum=1)
@@ -1166,7 +1169,7 @@ def kish_accept_probability(
     --------
     >>> from povsim.exact import kish_accept_probability
     >>> round(kish_accept_probability(1000, 20, 0.01, cluster_size=40, icc=0.05), 6)
-    0.979219
+    0.972594
     """
     n = check_count("n", n, minimum=1)
     c = check_count("c", c, minimum=0, maximum=n, maximum_name="n")

@@ -91,9 +91,7 @@ class Measurement:
     def __post_init__(self) -> None:
         for name in ("sensitivity", "specificity", "approval_overreport", "approval_underreport"):
             object.__setattr__(self, name, check_probability(name, getattr(self, name)))
-        object.__setattr__(
-            self, "team_sd", check_real("team_sd", self.team_sd, low=0.0, high=10.0)
-        )
+        object.__setattr__(self, "team_sd", check_real("team_sd", self.team_sd, low=0.0, high=10.0))
         if self.teams is not None:
             object.__setattr__(self, "teams", check_count("teams", self.teams, minimum=1))
         review = tuple(self.review)

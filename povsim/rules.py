@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
 
 from ._engine import rule as _rl
 from ._validate import check_choice, check_probability, check_real
@@ -86,7 +85,9 @@ class Rule:
         object.__setattr__(
             self,
             "confidence",
-            check_real("confidence", self.confidence, low=0.5, high=1.0, low_open=True, high_open=True),
+            check_real(
+                "confidence", self.confidence, low=0.5, high=1.0, low_open=True, high_open=True
+            ),
         )
         object.__setattr__(
             self, "guard_band", check_real("guard_band", self.guard_band, low=-1.0, high=1.0)
@@ -128,6 +129,8 @@ class Rule:
         vec[_rl.R_METHOD] = METHODS.index(self.method)
         vec[_rl.R_BOUND] = BOUNDS.index(self.bound)
         vec[_rl.R_CONFIDENCE] = self.confidence
+        from scipy.special import ndtri
+
         vec[_rl.R_Z] = float(ndtri(self.confidence))
         vec[_rl.R_GUARD] = self.guard_band
         vec[_rl.R_DEFF] = self.design_effect

@@ -63,7 +63,9 @@ class Scenario:
             ("rule", Rule),
         ):
             if not isinstance(getattr(self, name), cls):
-                raise ValueError(f"{name} must be a povsim.{cls.__name__}; got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a povsim.{cls.__name__}; got {getattr(self, name)!r}"
+                )
         check_choice("population", self.population, POPULATION_MODES)
         object.__setattr__(
             self, "population_seed", check_count("population_seed", self.population_seed)
@@ -83,6 +85,7 @@ class Scenario:
         Parameters
         ----------
         region : {"central", "western"}
+            The county's region (incidence threshold 2 % or 3 %).
         **changes
             Dotted-path overrides, e.g. ``{"county.omission_rate": 0.01}`` given
             as ``**{"county.omission_rate": 0.01}``.

@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+
 import numpy as np
 
 from ._engine import kernel as _k
@@ -23,7 +24,7 @@ from .scenario import Scenario
 INDICATORS = ("incidence", "wrongful_exit", "omission", "approval")
 FLIP_K = (1, 2, 5, 10)
 
-__all__ = ["FLIP_K", "INDICATORS", "simulate"]
+__all__ = ["FLIP_K", "INDICATORS", "simulate", "simulate_checks"]
 
 
 @dataclass
@@ -83,13 +84,10 @@ def _check_design_fits(design, *, households, strata, poor_villages, villages) -
             f"when sampling without replacement; got {design.households}"
         )
     if design.kind == "stratified":
-        e_hh, r_hh, n_hh = strata
-        n_reg = design.registered
-        n_exited = int(math.floor(n_reg * e_hh / (e_hh + r_hh) + 0.5)) if e_hh + r_hh else n_reg
-        for name, want, have in (
-            ("exited", n_exited, e_hh),
-            ("remaining", n_reg - n_exited, r_hh),
-            ("never-registered", design.households - n_reg, n_hh),
+        e_hh, r_hh, _ = strata
+        wanted = design.allocation(e_hh, r_hh)
+        for name, want, have in zip(
+            ("exited", "remaining", "never-registered"), wanted, strata, strict=True
         ):
             if want > have:
                 raise ValueError(
@@ -105,11 +103,14 @@ def _check_design_fits(design, *, households, strata, poor_villages, villages) -
                 )
         else:
             nonpoor = villages - poor_villages
-            if design.poor_villages > poor_villages or design.villages - design.poor_villages > nonpoor:
+            if (
+                design.poor_villages > poor_villages
+                or design.villages - design.poor_villages > nonpoor
+            ):
                 raise ValueError(
-                    f"design.villages with poor_village_share asks for {design.poor_villages} poor "
-                    f"and {design.villages - design.poor_villages} non-poor villages; the county "
-                    f"has {poor_villages} and {nonpoor}"
+                    f"design.villages with poor_village_share asks for {design.poor_villages} "
+                    f"poor and {design.villages - design.poor_villages} non-poor villages; "
+                    f"the county has {poor_villages} and {nonpoor}"
                 )
 
 
@@ -214,9 +215,10 @@ def _prepare(scenario: Scenario, key: np.ndarray, population: Population | None)
     )
 
 
-def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int):
+def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int, record: bool = False):
     out_int = np.zeros((n_blocks, _k.I_NCOUNTS), np.int64)
     out_flt = np.zeros((n_blocks, _k.F_NSUMS), np.float64)
+    out_rec = np.zeros((n_blocks, _k.BLOCK if record else 0, _k.C_NFIELDS), np.float64)
     _k.run_blocks(
         first_block,
         n_blocks,
@@ -235,7 +237,10 @@ def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int):
         prep.max_sample,
         out_int,
         out_flt,
+        out_rec,
     )
+    if record:
+        return out_int, out_flt, out_rec.reshape(-1, _k.C_NFIELDS)
     return out_int, out_flt
 
 
@@ -594,3 +599,69 @@ def summarise(prep: _Prepared, ints: np.ndarray, sums: np.ndarray, checks: int):
         ds.attrs[f"param.{name}"] = value
     return ds
 
+
+RECORD_FIELDS = (
+    "recorded_wrongful_persons",
+    "exited_persons",
+    "recorded_omitted_persons",
+    "nonregistered_persons",
+    "approving",
+    "households",
+    "exited_households",
+    "nonregistered_households",
+    "fail_mask",
+    "margin",
+    "true_pass",
+    "true_incidence",
+    "true_wrongful_exit",
+    "true_omission",
+    "true_approval",
+)
+
+
+def simulate_checks(
+    scenario: Scenario, *, checks: int, seed: object, population: Population | None = None
+):
+    """Every simulated check, one row each (for inspection; memory grows with ``checks``).
+
+    The same checks as :func:`simulate` with the same seed, before they are
+    counted: the recorded counts (persons for the two error rates, households for
+    approval), the sampled households per domain, the fail mask (bits 1
+    incidence, 2 wrongful exit, 4 omission, 8 approval; 0 = pass), the verdict
+    margin (11 = more than 10) and the truth of the checked population.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        County, design, measurement and rule.
+    checks : int
+        At most 10**7 (use :func:`simulate` for more).
+    seed : int, numpy SeedSequence or numpy Generator
+        As for :func:`simulate`; the same seed gives the same checks.
+    population : Population, optional
+        A concrete population to check (fixed mode only).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per field over dimension ``check``.
+    """
+    import xarray as xr
+
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be a povsim.Scenario; got {scenario!r}")
+    checks = check_count("checks", checks, minimum=1, maximum=10**7)
+    ss = as_seed_sequence(seed)
+    prep = _prepare(scenario, stream_key(ss), population)
+    n_blocks = -(-checks // _k.BLOCK)
+    _, _, rec = _run_chunk(prep, checks, 0, n_blocks, record=True)
+    rec = rec[:checks]
+    data = {}
+    for j, name in enumerate(RECORD_FIELDS):
+        col = rec[:, j]
+        if not name.startswith("true_") or name == "true_pass":
+            col = col.astype(np.int64)
+        data[name] = ("check", col)
+    ds = xr.Dataset(data, coords={"check": np.arange(checks)})
+    ds.attrs.update(seed=describe(ss), povsim_version=__version__, scenario_json=scenario.to_json())
+    return ds

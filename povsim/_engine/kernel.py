@@ -30,10 +30,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import prange, uint64
 
 from . import population as pop
 from . import rule as rl
+from ._jit import jit
 from .rng import (
     PURPOSE_MEASUREMENT,
     PURPOSE_SAMPLING,
@@ -96,15 +97,33 @@ F_T2 = 7
 F_STRIDE = 8
 F_NSUMS = 4 * F_STRIDE
 
+# Per-check records (only when asked for: ``record`` has BLOCK rows, else none).
+C_X_W = 0  # recorded wrongful-exit persons
+C_N_W = 1  # persons in sampled exited households
+C_X_O = 2  # recorded omitted persons
+C_N_O = 3  # persons in sampled never-registered households
+C_X_A = 4  # approving answers
+C_N_A = 5  # sampled households
+C_HH_W = 6  # sampled exited households
+C_HH_O = 7  # sampled never-registered households
+C_MASK = 8  # fail mask (0 = pass)
+C_MARGIN = 9
+C_TRUE_PASS = 10
+C_TRUE_INCIDENCE = 11
+C_TRUE_WRONGFUL = 12
+C_TRUE_OMISSION = 13
+C_TRUE_APPROVAL = 14
+C_NFIELDS = 15
+
 _HASH_MUL = uint64(0x9E3779B97F4A7C15)
 
 
-@njit(inline="always")
+@jit(inline="always")
 def _slot(key, mask):
     return int((uint64(key) * _HASH_MUL) >> uint64(40)) & mask
 
 
-@njit
+@jit
 def sample_range(state, lo, n, k, replace, out, pos, hkey, hval, hstamp, stamp):
     """Append ``k`` draws from ``lo .. lo + n - 1`` to ``out[pos:]``; return the new end.
 
@@ -152,7 +171,7 @@ def sample_range(state, lo, n, k, replace, out, pos, hkey, hval, hstamp, stamp):
     return pos + k
 
 
-@njit
+@jit
 def _logit_shift(p, shift):
     if p <= 0.0 or p >= 1.0 or shift == 0.0:
         return p
@@ -160,7 +179,7 @@ def _logit_shift(p, shift):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit
+@jit
 def draw_sample(
     state,
     design,
@@ -314,7 +333,7 @@ def draw_sample(
     return n, stamp
 
 
-@njit
+@jit
 def index_strata(village_start, status, hh_village, strata_index, strata_bounds):
     """Fill the county-wide stratum order (exited, remaining, nonregistered) and villages."""
     households = status.shape[0] if village_start.shape[0] == 0 else village_start[-1]
@@ -333,7 +352,7 @@ def index_strata(village_start, status, hh_village, strata_index, strata_bounds)
             fill[s] += 1
 
 
-@njit
+@jit
 def _truth(totals, rule):
     """True indicators (incidence, w, o, approval) and the true verdict at the rule's thresholds."""
     e = totals[pop.T_EXITED_PERSONS]
@@ -351,7 +370,7 @@ def _truth(totals, rule):
     return inc, w, o, a, ok
 
 
-@njit
+@jit
 def _run_block(
     b,
     checks,
@@ -381,8 +400,13 @@ def _run_block(
     max_sample,
     ri,
     rf,
+    record,
 ):
-    """Run the checks of block ``b`` and add their counts to ``ri`` and sums to ``rf``."""
+    """Run the checks of block ``b`` and add their counts to ``ri`` and sums to ``rf``.
+
+    When ``record`` has rows, check ``c`` of the block is also written to
+    ``record[c - b * BLOCK]`` (fields ``C_*``).
+    """
     s_state = np.empty(4, np.uint64)
     m_state = np.empty(4, np.uint64)
     t_state = np.empty(4, np.uint64)
@@ -476,9 +500,7 @@ def _run_block(
                 sc_problem,
                 sc_approve,
             )
-            pop.population_totals(
-                f_vstart[-1], f_size, f_status, f_problem, f_approve, f_totals
-            )
+            pop.population_totals(f_vstart[-1], f_size, f_status, f_problem, f_approve, f_totals)
             if design[D_KIND] != TWO_STAGE:
                 index_strata(f_vstart, f_status, f_hh_village, f_strata_index, f_strata_bounds)
         t_inc, t_w, t_o, t_a, true_pass = _truth(f_totals, rule)
@@ -561,7 +583,12 @@ def _run_block(
         e_p = f_totals[pop.T_EXITED_PERSONS]
         n_p = f_totals[pop.T_NONREG_PERSONS]
         mask = rl.rates_fail_mask(
-            rl.rate_statistic(x_w, n_w, rule), rl.rate_statistic(x_o, n_o, rule), r_p, e_p, n_p, rule
+            rl.rate_statistic(x_w, n_w, rule),
+            rl.rate_statistic(x_o, n_o, rule),
+            r_p,
+            e_p,
+            n_p,
+            rule,
         )
         if rl.approval_fails(rl.approval_statistic(x_a, n, rule), rule):
             mask |= rl.FAIL_APPROVAL
@@ -608,9 +635,26 @@ def _run_block(
         _add_moments(rf, 1, w_hat, t_w, shift[1])
         _add_moments(rf, 2, o_hat, t_o, shift[2])
         _add_moments(rf, 3, a_hat, t_a, shift[3])
+        if record.shape[0] > 0:
+            row = record[c - first]
+            row[C_X_W] = x_w
+            row[C_N_W] = n_w
+            row[C_X_O] = x_o
+            row[C_N_O] = n_o
+            row[C_X_A] = x_a
+            row[C_N_A] = n
+            row[C_HH_W] = hh_w
+            row[C_HH_O] = hh_o
+            row[C_MASK] = mask
+            row[C_MARGIN] = margin
+            row[C_TRUE_PASS] = true_pass
+            row[C_TRUE_INCIDENCE] = t_inc
+            row[C_TRUE_WRONGFUL] = t_w
+            row[C_TRUE_OMISSION] = t_o
+            row[C_TRUE_APPROVAL] = t_a
 
 
-@njit(inline="always")
+@jit(inline="always")
 def _add_moments(rf, j, est, truth, shift):
     base = j * F_STRIDE
     d = est - shift
@@ -627,7 +671,7 @@ def _add_moments(rf, j, est, truth, shift):
     rf[base + F_T2] += t * t
 
 
-@njit(parallel=True)
+@jit(parallel=True)
 def run_blocks(
     first_block,
     n_blocks,
@@ -658,11 +702,14 @@ def run_blocks(
     max_sample,
     out_int,
     out_flt,
+    out_rec,
 ):
     """Run blocks ``first_block .. first_block + n_blocks - 1`` in parallel.
 
     ``out_int`` (int64[n_blocks, I_NCOUNTS]) and ``out_flt``
     (float64[n_blocks, F_NSUMS]) receive one row per block; rows are zeroed here.
+    ``out_rec`` is float64[n_blocks, BLOCK, C_NFIELDS] to record every check, or
+    float64[n_blocks, 0, C_NFIELDS] not to.
     """
     for bi in prange(n_blocks):
         out_int[bi, :] = 0
@@ -696,10 +743,11 @@ def run_blocks(
             max_sample,
             out_int[bi],
             out_flt[bi],
+            out_rec[bi],
         )
 
 
-@njit
+@jit
 def fold_sums(rows, acc):
     """Add float rows to ``acc`` strictly in row order (the deterministic fold)."""
     for i in range(rows.shape[0]):

@@ -2,7 +2,7 @@
 
 Layout of a population (all arrays indexed by household unless said):
 
-``village_start``  int64[V + 1]   households of village v are ``village_start[v]:village_start[v+1]``
+``village_start``  int64[V + 1]   village v holds ``village_start[v]:village_start[v+1]``
 ``stratum_start``  int64[V, 4]    inside village v, households are ordered by registry status:
                                   exited ``[s[v,0], s[v,1])``, remaining ``[s[v,1], s[v,2])``,
                                   never registered ``[s[v,2], s[v,3])``
@@ -22,8 +22,8 @@ with nearby parameters share their draws (common random numbers).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ._jit import jit
 from .rng import PURPOSE_HOUSEHOLDS, PURPOSE_VILLAGES, beta_mean_icc, seed_stream, uniform
 
 EXITED = 0
@@ -63,7 +63,7 @@ T_NONREG_HH = 9
 T_NTOTALS = 10
 
 
-@njit
+@jit
 def generate_population(
     key,
     index,
@@ -153,7 +153,7 @@ def generate_population(
     return pos
 
 
-@njit
+@jit
 def population_totals(households, size, status, problem, approve, out):
     """Write a population's exact totals into ``out`` (float64[T_NTOTALS])."""
     for i in range(T_NTOTALS):

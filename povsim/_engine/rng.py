@@ -26,7 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, uint64
+from numba import uint64
+
+from ._jit import jit
 
 PURPOSE_HOUSEHOLDS = 0
 PURPOSE_VILLAGES = 1
@@ -41,12 +43,12 @@ _M2 = uint64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
-@njit(inline="always")
+@jit(inline="always")
 def _rotl(x, k):
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
-@njit(inline="always")
+@jit(inline="always")
 def mix64(z):
     """Splitmix64 finaliser: a bijection of the 64-bit integers."""
     z = uint64(z)
@@ -55,7 +57,7 @@ def mix64(z):
     return z ^ (z >> uint64(31))
 
 
-@njit(inline="always")
+@jit(inline="always")
 def seed_stream(state, key, index, purpose):
     """Fill ``state`` (uint64[4]) with the stream of ``(key, index, purpose)``.
 
@@ -70,7 +72,7 @@ def seed_stream(state, key, index, purpose):
         state[0] = uint64(1)
 
 
-@njit(inline="always")
+@jit(inline="always")
 def next_u64(s):
     """Advance the xoshiro256** state ``s`` and return the next 64-bit output."""
     result = _rotl(s[1] * uint64(5), 7) * uint64(9)
@@ -84,13 +86,13 @@ def next_u64(s):
     return result
 
 
-@njit(inline="always")
+@jit(inline="always")
 def uniform(s):
     """Return a double uniform on [0, 1) with 53 random bits."""
     return float(next_u64(s) >> uint64(11)) * _TWO_M53
 
 
-@njit(inline="always")
+@jit(inline="always")
 def below(s, n):
     """Return an integer uniform on ``0 .. n - 1`` using exactly one draw.
 
@@ -102,7 +104,7 @@ def below(s, n):
     return k if k < n else n - 1
 
 
-@njit
+@jit
 def normal(s):
     """Standard normal deviate (Box–Muller, one output per two uniforms)."""
     u1 = 1.0 - uniform(s)
@@ -110,7 +112,7 @@ def normal(s):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit
+@jit
 def gamma(s, shape):
     """Gamma(shape, 1) deviate by Marsaglia & Tsang (2000); boosted for shape < 1."""
     if shape <= 0.0:
@@ -133,7 +135,7 @@ def gamma(s, shape):
             return d * v * boost
 
 
-@njit
+@jit
 def beta_mean_icc(s, mean, icc):
     """Draw a rate from the beta law with the given mean and intra-cluster correlation.
 

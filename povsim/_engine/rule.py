@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 POINT = 0
 UPPER_BOUND = 1
@@ -55,7 +56,7 @@ FAIL_APPROVAL = 8
 K_MAX = 10
 
 
-@njit(cache=False)
+@jit
 def _betacf(a, b, x):
     """Continued fraction of the incomplete beta function (modified Lentz)."""
     tiny = 1e-300
@@ -94,7 +95,7 @@ def _betacf(a, b, x):
     return h
 
 
-@njit
+@jit
 def betainc(a, b, x):
     """Regularised incomplete beta function ``I_x(a, b)`` for ``a, b > 0``."""
     if x <= 0.0:
@@ -102,11 +103,7 @@ def betainc(a, b, x):
     if x >= 1.0:
         return 1.0
     lbt = (
-        math.lgamma(a + b)
-        - math.lgamma(a)
-        - math.lgamma(b)
-        + a * math.log(x)
-        + b * math.log1p(-x)
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     )
     bt = math.exp(lbt)
     if x < (a + 1.0) / (a + b + 2.0):
@@ -114,7 +111,7 @@ def betainc(a, b, x):
     return 1.0 - bt * _betacf(b, a, 1.0 - x) / b
 
 
-@njit
+@jit
 def beta_ppf(q, a, b):
     """Quantile of the beta law by bisection on :func:`betainc` (to 1e-13)."""
     lo = 0.0
@@ -130,7 +127,7 @@ def beta_ppf(q, a, b):
     return 0.5 * (lo + hi)
 
 
-@njit
+@jit
 def bound(x, n, upper, kind, confidence, z, deff):
     """One-sided confidence bound of a proportion ``x / n``.
 
@@ -159,34 +156,46 @@ def bound(x, n, upper, kind, confidence, z, deff):
     return beta_ppf(1.0 - confidence, xe, ne - xe + 1.0)
 
 
-@njit
+@jit
 def rate_statistic(x, n, rule):
     """Statistic of an error rate (wrongful exit, omission) compared with its threshold."""
     method = int(rule[R_METHOD])
     if method == POINT:
         return x / n if n > 0 else 0.0
     return bound(
-        x, n, method == UPPER_BOUND, int(rule[R_BOUND]), rule[R_CONFIDENCE], rule[R_Z], rule[R_DEFF]
+        x,
+        n,
+        method == UPPER_BOUND,
+        int(rule[R_BOUND]),
+        rule[R_CONFIDENCE],
+        rule[R_Z],
+        rule[R_DEFF],
     )
 
 
-@njit
+@jit
 def approval_statistic(x, n, rule):
     """Statistic of approval compared with its threshold (bounds on the other side)."""
     method = int(rule[R_METHOD])
     if method == POINT:
         return x / n if n > 0 else 0.0
     return bound(
-        x, n, method == LOWER_BOUND, int(rule[R_BOUND]), rule[R_CONFIDENCE], rule[R_Z], rule[R_DEFF]
+        x,
+        n,
+        method == LOWER_BOUND,
+        int(rule[R_BOUND]),
+        rule[R_CONFIDENCE],
+        rule[R_Z],
+        rule[R_DEFF],
     )
 
 
-@njit(inline="always")
+@jit(inline="always")
 def incidence_of(w, o, totals_r, totals_e, totals_n):
     return (totals_r + w * totals_e + o * totals_n) / (totals_r + totals_e + totals_n)
 
 
-@njit(inline="always")
+@jit(inline="always")
 def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     """Fail bits of incidence, wrongful exit and omission for rate statistics ``w``, ``o``."""
     g = rule[R_GUARD]
@@ -200,7 +209,7 @@ def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     return mask
 
 
-@njit(inline="always")
+@jit(inline="always")
 def approval_fails(a, rule):
     """True when the approval statistic ``a`` misses its threshold."""
     t = rule[R_APPROVAL] + rule[R_GUARD]
@@ -209,7 +218,7 @@ def approval_fails(a, rule):
     return not (a >= t)
 
 
-@njit
+@jit
 def _cumulative_largest(hist, take, out):
     """``out[j]`` = persons in the ``j`` largest households of ``hist`` (-1 past the end)."""
     out[0] = 0
@@ -229,10 +238,27 @@ def _cumulative_largest(hist, take, out):
         j += 1
 
 
-@njit
+@jit
 def verdict_margin(
-    x_w, n_w, x_o, n_o, x_a, n_a, hist_wf, hist_wu, hist_of, hist_ou, totals_r, totals_e, totals_n,
-    rule, scratch_take, stat_w, stat_o, cum_w, cum_o
+    x_w,
+    n_w,
+    x_o,
+    n_o,
+    x_a,
+    n_a,
+    hist_wf,
+    hist_wu,
+    hist_of,
+    hist_ou,
+    totals_r,
+    totals_e,
+    totals_n,
+    rule,
+    scratch_take,
+    stat_w,
+    stat_o,
+    cum_w,
+    cum_o,
 ):
     """Smallest number of single-household changes that reverses the verdict.
 
@@ -251,18 +277,14 @@ def verdict_margin(
     changes (or no possible change) are needed.
     """
     kp1 = K_MAX + 1
-    passing = (
-        rates_fail_mask(
-            rate_statistic(x_w, n_w, rule),
-            rate_statistic(x_o, n_o, rule),
-            totals_r,
-            totals_e,
-            totals_n,
-            rule,
-        )
-        == 0
-        and not approval_fails(approval_statistic(x_a, n_a, rule), rule)
-    )
+    passing = rates_fail_mask(
+        rate_statistic(x_w, n_w, rule),
+        rate_statistic(x_o, n_o, rule),
+        totals_r,
+        totals_e,
+        totals_n,
+        rule,
+    ) == 0 and not approval_fails(approval_statistic(x_a, n_a, rule), rule)
     scratch_take[:] = 0
     _cumulative_largest(hist_wu if passing else hist_wf, scratch_take, cum_w)
     scratch_take[:] = 0
