@@ -14,9 +14,10 @@ from ._engine import kernel as _k
 from ._engine import population as _pop
 from ._engine import rule as _rl
 from ._engine.rng import stream_key
+from ._exact_path import exact_dataset, exact_path_reason
 from ._seed import as_seed_sequence, describe
 from ._srs import srs_variances
-from ._validate import check_count
+from ._validate import check_choice, check_count
 from ._version import __version__
 from .county import Population
 from .scenario import Scenario
@@ -331,6 +332,7 @@ def simulate(
     population: Population | None = None,
     progress: bool | None = None,
     chunk_blocks: int | None = None,
+    method: str = "simulate",
 ):
     """Simulate ``checks`` spot checks of ``scenario`` and summarise them with MCSE.
 
@@ -351,6 +353,13 @@ def simulate(
     chunk_blocks : int, optional
         Blocks of 1024 checks per engine call (default: adaptive). Changes only
         speed and responsiveness, never the numbers.
+    method : {"simulate", "exact", "auto"}
+        ``"exact"`` returns the closed-form answer where one exists (a fixed
+        population of one-person households, SRS stratified by registry status,
+        independent misclassification, the point rule): ``p_pass``, false pass /
+        fail and the estimates' mean and SD exactly (MCSE 0), the rest NaN, and
+        ``attrs["method"] = "exact"``; it raises ``ValueError`` elsewhere.
+        ``"auto"`` takes the exact path where it applies and simulates otherwise.
 
     Returns
     -------
@@ -412,7 +421,15 @@ def simulate(
     ss = as_seed_sequence(seed)
     if chunk_blocks is not None:
         chunk_blocks = check_count("chunk_blocks", chunk_blocks, minimum=1)
+    check_choice("method", method, ("simulate", "exact", "auto"))
+    reason = exact_path_reason(scenario, population) if method != "simulate" else None
+    if method == "exact" and reason is not None:
+        raise ValueError(f"method='exact' has no closed form here: {reason}")
     prep = _prepare(scenario, stream_key(ss), population)
+    if method != "simulate" and reason is None:
+        ds = exact_dataset(prep, checks)
+        ds.attrs["seed"] = describe(ss)
+        return ds
     ints, sums, done, interrupted = run_counts(
         prep, checks, chunk_blocks=chunk_blocks, progress=progress
     )
@@ -429,6 +446,7 @@ def simulate(
         seed=describe(ss),
         checks_requested=checks,
         interrupted=int(interrupted),
+        method="simulation",
     )
     return ds
 

@@ -127,3 +127,34 @@ def test_engine_matches_exact_within_4_mcse(name):
         f"{float(ds.p_pass_mcse):.5f} | {z:+.2f} |"
     )
     assert abs(z) <= 4
+
+
+def test_exact_fast_path_agrees_with_simulation():
+    scenario, pop, expected = official_stratified(100, 200, 500, IMPERFECT_OFFICIAL)
+    fast = simulate(scenario, checks=10, seed=1, population=pop, method="exact")
+    assert fast.attrs["method"] == "exact"
+    assert float(fast.p_pass) == pytest.approx(expected, abs=1e-12)
+    assert float(fast.p_pass_mcse) == 0.0
+    sim = simulate(scenario, checks=200_000, seed=2, population=pop)
+    assert sim.attrs["method"] == "simulation"
+    for name in ("estimate_mean", "estimate_sd"):
+        for ind in fast.indicator.values:
+            z = z_score(
+                sim[name].sel(indicator=ind),
+                sim[f"{name}_mcse"].sel(indicator=ind),
+                float(fast[name].sel(indicator=ind)),
+            )
+            assert abs(z) <= 4, (name, ind, z)
+    assert np.isnan(float(fast.p_flip.sel(k=1)))
+    auto = simulate(scenario, checks=10, seed=1, population=pop, method="auto")
+    assert auto.attrs["method"] == "exact"
+
+
+def test_exact_fast_path_refused_where_no_closed_form():
+    two_stage = Scenario(design=Design.two_stage())
+    with pytest.raises(ValueError, match="method='exact'"):
+        simulate(two_stage, checks=10, seed=1, method="exact")
+    auto = simulate(two_stage, checks=1024, seed=1, method="auto")
+    assert auto.attrs["method"] == "simulation"
+    with pytest.raises(ValueError, match="method"):
+        simulate(two_stage, checks=10, seed=1, method="closed")
