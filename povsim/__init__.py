@@ -12,6 +12,7 @@ from .measurement import Measurement, ReviewStage
 from .rules import Rule
 from .scenario import Scenario
 from .simulate import simulate, simulate_checks
+from .sweep import crn_variance_ratio, sample_size_axis, sweep
 
 
 def __getattr__(name: str):
@@ -34,7 +35,10 @@ __all__ = [
     "Rule",
     "Scenario",
     "__version__",
+    "crn_variance_ratio",
     "exact",
+    "sample_size_axis",
     "simulate",
     "simulate_checks",
+    "sweep",
 ]
