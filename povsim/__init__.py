@@ -9,6 +9,7 @@ from ._version import __version__
 from .county import County, Indicators, Population
 from .design import Design
 from .measurement import Measurement, ReviewStage
+from .planning import SamplePlan, plan_sample_size
 from .rules import Rule
 from .scenario import Scenario
 from .simulate import simulate, simulate_checks
@@ -17,11 +18,12 @@ from .sweep import crn_variance_ratio, sample_size_axis, sweep
 
 def __getattr__(name: str):
     # ``povsim.exact`` needs scipy.stats, which takes longer to import than all of
-    # povsim: load it on first use so that ``import povsim`` stays fast.
-    if name == "exact":
+    # povsim: load it on first use so that ``import povsim`` stays fast (``povsim.plot``
+    # likewise, for matplotlib).
+    if name in ("exact", "plot", "research"):
         import importlib
 
-        return importlib.import_module(".exact", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'povsim' has no attribute {name!r}")
 
 
@@ -33,10 +35,14 @@ __all__ = [
     "Population",
     "ReviewStage",
     "Rule",
+    "SamplePlan",
     "Scenario",
     "__version__",
     "crn_variance_ratio",
     "exact",
+    "plan_sample_size",
+    "plot",
+    "research",
     "sample_size_axis",
     "simulate",
     "simulate_checks",

@@ -118,7 +118,10 @@ class _Axis:
 
     @property
     def paths(self) -> tuple[str, ...]:
-        return tuple(self.changes[0]) if self.changes else ()
+        seen: dict[str, None] = {}
+        for change in self.changes:
+            seen.update(dict.fromkeys(change))
+        return tuple(seen)
 
 
 def _check_value(where: str, value: object) -> object:
@@ -787,6 +790,7 @@ def _assemble(points, ax, shape, base, checks, ss, crn):
         values = np.stack([p[name].values for p in points]).reshape(shape + var.shape)
         data[name] = xr.Variable(dims_front + var.dims, values, dict(var.attrs))
     coords: dict[str, Any] = {}
+    base_params = base.flat_parameters()
     for a in ax:
         if a.kind == "labelled":
             attrs = {"long_name": "scenario variant", "units": ""}
@@ -801,7 +805,7 @@ def _assemble(points, ax, shape, base, checks, ss, crn):
                 if path == a.name:
                     continue
                 long_name, units = FIELD_INFO.get(path, (path, ""))
-                vals = _coord_values([c[path] for c in a.changes])
+                vals = _coord_values([c.get(path, base_params.get(path)) for c in a.changes])
                 coords[path] = (
                     a.name,
                     vals,
