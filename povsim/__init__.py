@@ -20,7 +20,7 @@ def __getattr__(name: str):
     # ``povsim.exact`` needs scipy.stats, which takes longer to import than all of
     # povsim: load it on first use so that ``import povsim`` stays fast (``povsim.plot``
     # likewise, for matplotlib).
-    if name in ("exact", "plot"):
+    if name in ("exact", "plot", "research"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -42,6 +42,7 @@ __all__ = [
     "exact",
     "plan_sample_size",
     "plot",
+    "research",
     "sample_size_axis",
     "simulate",
     "simulate_checks",
