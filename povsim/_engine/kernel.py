@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange, uint64
+from numba import prange
 
 from . import population as pop
 from . import rule as rl
@@ -40,10 +40,10 @@ from .rng import (
     PURPOSE_SAMPLING,
     PURPOSE_TEAMS,
     below,
-    normal,
     seed_stream,
     uniform,
 )
+from .samplers import binomial, binomial_u
 
 BLOCK = 1024
 
@@ -115,60 +115,20 @@ C_TRUE_OMISSION = 13
 C_TRUE_APPROVAL = 14
 C_NFIELDS = 15
 
-_HASH_MUL = uint64(0x9E3779B97F4A7C15)
-
-
-@jit(inline="always")
-def _slot(key, mask):
-    return int((uint64(key) * _HASH_MUL) >> uint64(40)) & mask
-
-
-@jit
-def sample_range(state, lo, n, k, replace, out, pos, hkey, hval, hstamp, stamp):
-    """Append ``k`` draws from ``lo .. lo + n - 1`` to ``out[pos:]``; return the new end.
-
-    Without replacement this is a partial Fisher–Yates shuffle of a *virtual*
-    identity array whose displaced entries live in a small open-addressing hash
-    table (``hkey``/``hval``, valid where ``hstamp == stamp``), so the cost is
-    O(k), not O(n). ``k`` is capped at ``n``. Exactly ``k`` uniforms are used.
-    """
-    if n <= 0 or k <= 0:
-        return pos
-    if replace:
-        for i in range(k):
-            out[pos + i] = lo + below(state, n)
-        return pos + k
-    if k > n:
-        k = n
-    mask = hkey.shape[0] - 1
-    for i in range(k):
-        j = i + below(state, n - i)
-        # value currently at position j
-        sj = _slot(j, mask)
-        vj = j
-        while hstamp[sj] == stamp:
-            if hkey[sj] == j:
-                vj = hval[sj]
-                break
-            sj = (sj + 1) & mask
-        # value currently at position i (i < j or i == j)
-        si = _slot(i, mask)
-        vi = i
-        while hstamp[si] == stamp:
-            if hkey[si] == i:
-                vi = hval[si]
-                break
-            si = (si + 1) & mask
-        if j != i:
-            # position j now holds vi; find or make j's slot
-            sj = _slot(j, mask)
-            while hstamp[sj] == stamp and hkey[sj] != j:
-                sj = (sj + 1) & mask
-            hstamp[sj] = stamp
-            hkey[sj] = j
-            hval[sj] = vi
-        out[pos + i] = lo + vj
-    return pos + k
+# Per-check accumulators (int64[A_N]) and histogram rows (int64[4, max_size + 1]).
+A_X_W = 0
+A_N_W = 1
+A_X_O = 2
+A_N_O = 3
+A_APPROVERS = 4  # sampled households that truly approve
+A_N = 5
+A_HH_W = 6
+A_HH_O = 7
+A_NFIELDS = 8
+H_WF = 0  # exited, flagged, by size
+H_WU = 1  # exited, not flagged
+H_OF = 2  # never registered, flagged
+H_OU = 3  # never registered, not flagged
 
 
 @jit
@@ -180,128 +140,246 @@ def _logit_shift(p, shift):
 
 
 @jit
-def draw_sample(
-    state,
+def _team_prob(tq, tu, t, problem, meas):
+    """Recorded-flag probability of a household (``problem`` 0 or 1) checked by team ``t``.
+
+    ``P(flag) = Se_t * prod(confirm_true)`` for a true problem and
+    ``(1 - Sp_t) * prod(confirm_false)`` otherwise, the product of the
+    enumerator's and the review chain's independent Bernoulli steps. With
+    ``team_sd > 0`` the team's ``(Se_t, Sp_t)`` come from one Box–Muller pair of
+    its two uniforms ``tu[t]``, computed on first use and kept in ``tq[t]``.
+    """
+    if meas[M_TEAM_SD] <= 0.0:
+        if problem:
+            return meas[M_SENSITIVITY] * meas[M_REVIEW_TRUE]
+        return (1.0 - meas[M_SPECIFICITY]) * meas[M_REVIEW_FALSE]
+    q = tq[t, problem]
+    if q >= 0.0:
+        return q
+    sd = meas[M_TEAM_SD]
+    r = math.sqrt(-2.0 * math.log(1.0 - tu[t, 0]))
+    ang = 2.0 * math.pi * tu[t, 1]
+    tq[t, 1] = meas[M_REVIEW_TRUE] * _logit_shift(meas[M_SENSITIVITY], sd * r * math.cos(ang))
+    tq[t, 0] = meas[M_REVIEW_FALSE] * (
+        1.0 - _logit_shift(meas[M_SPECIFICITY], sd * r * math.sin(ang))
+    )
+    return tq[t, problem]
+
+
+@jit
+def _flag_bound(meas, problem):
+    """An upper bound of every team's flag probability (the exact one when teams are alike)."""
+    if problem:
+        if meas[M_TEAM_SD] > 0.0:
+            return meas[M_REVIEW_TRUE]
+        return meas[M_SENSITIVITY] * meas[M_REVIEW_TRUE]
+    if meas[M_TEAM_SD] > 0.0:
+        return meas[M_REVIEW_FALSE]
+    return (1.0 - meas[M_SPECIFICITY]) * meas[M_REVIEW_FALSE]
+
+
+@jit
+def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
+    """Append ``k`` villages of ``order[lo:lo + n]`` to ``out[got:]`` in random order.
+
+    Without replacement: a partial Fisher–Yates shuffle done in place and undone
+    afterwards (``k`` uniforms; ``k`` capped at ``n``); with replacement ``k``
+    independent draws. The order matters: sampled village ``j`` gets team ``j % teams``.
+    """
+    if n <= 0 or k <= 0:
+        return got
+    if replace:
+        for i in range(k):
+            out[got + i] = order[lo + below(state, n)]
+        return got + k
+    if k > n:
+        k = n
+    for i in range(k):
+        j = i + below(state, n - i)
+        swaps[i] = j
+        tmp = order[lo + i]
+        order[lo + i] = order[lo + j]
+        order[lo + j] = tmp
+        out[got + i] = order[lo + i]
+    for i in range(k - 1, -1, -1):
+        j = swaps[i]
+        tmp = order[lo + i]
+        order[lo + i] = order[lo + j]
+        order[lo + j] = tmp
+    return got + k
+
+
+@jit(inline="always")
+def _measure_village(m_state, t, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt):
+    """Record the flags of one village's sampled households (team ``t``), group by group.
+
+    Group ``g = 2 * never_registered + problem`` holds ``gcnt[g]`` households with
+    sizes ``gsz[g, :gcnt[g]]``; each is flagged independently with the team's
+    probability, so the flagged number is binomial and the flagged households a
+    uniformly random subset of that size (a partial shuffle of the group).
+    """
+    for g in range(4):
+        mg = gcnt[g]
+        if mg == 0:
+            continue
+        prob = g & 1
+        qmax = q1 if prob else q0
+        u = uniform(m_state)
+        if qmax <= 0.0 or (qmax <= 0.5 and u < 1.0 - mg * qmax):
+            continue  # certainly (or by Bernoulli's bound) no flag
+        x = binomial_u(u, m_state, mg, _team_prob(tq, tu, t, prob, meas))
+        hu = H_WU if g < 2 else H_OU
+        for i in range(x):
+            r = i + below(m_state, mg - i)
+            sz = gsz[g, r]
+            gsz[g, r] = gsz[g, i]
+            gsz[g, i] = sz
+            hist[hu, sz] -= 1
+            hist[hu - 1, sz] += 1
+            if g < 2:
+                acc[A_X_W] += sz
+            else:
+                acc[A_X_O] += sz
+
+
+@jit
+def _check_two_stage(
+    s_state,
+    m_state,
     design,
+    meas,
+    teams,
     village_start,
     stratum_start,
-    village_order,
-    n_poor_villages,
-    hh_village,
+    vperm,
+    n_poor,
+    size,
+    status,
+    problem,
+    approve,
+    mark,
+    stamp,
+    vsel,
+    swaps,
+    tq,
+    tu,
+    acc,
+    hist,
+    gsz,
+    gcnt,
+):
+    """One two-stage check: villages, then households per village, measured village by village."""
+    replace = design[D_REPLACE] != 0
+    q0 = _flag_bound(meas, 0)
+    q1 = _flag_bound(meas, 1)
+    m = design[D_VILLAGES]
+    m_poor = design[D_POOR_VILLAGES]
+    n_vill = vperm.shape[0]
+    if m_poor >= 0:
+        got = _pick_villages(s_state, vperm, 0, n_poor, m_poor, replace, vsel, 0, swaps)
+        got = _pick_villages(
+            s_state, vperm, n_poor, n_vill - n_poor, m - m_poor, replace, vsel, got, swaps
+        )
+    else:
+        got = _pick_villages(s_state, vperm, 0, n_vill, m, replace, vsel, 0, swaps)
+    b = design[D_PER_VILLAGE]
+    b_reg = design[D_PER_VILLAGE_REGISTERED]
+    n_seg = 2 if b_reg >= 0 else 1
+    n_all = 0
+    approvers = 0
+    n_w = 0
+    hh_w = 0
+    n_o = 0
+    hh_o = 0
+    for j in range(got):
+        v = vsel[j]
+        gcnt[:] = 0
+        for seg in range(n_seg):
+            if b_reg < 0:
+                lo = village_start[v]
+                n = village_start[v + 1] - lo
+                k = b
+            elif seg == 0:
+                lo = stratum_start[v, 0]
+                n = stratum_start[v, 2] - lo
+                k = b_reg
+            else:
+                lo = stratum_start[v, 2]
+                n = stratum_start[v, 3] - lo
+                k = b - b_reg
+            if n <= 0 or k <= 0:
+                continue
+            if not replace and k > n:
+                k = n
+            stamp += 1
+            # Floyd's algorithm: a uniformly random k-subset with exactly k uniforms
+            for jj in range(n - k, n):
+                if replace:
+                    t = below(s_state, n)
+                else:
+                    t = below(s_state, jj + 1)
+                    if mark[lo + t] == stamp:
+                        t = jj
+                    mark[lo + t] = stamp
+                h = lo + t
+                n_all += 1
+                approvers += approve[h]
+                st = status[h]
+                if st == pop.REMAINING:
+                    continue
+                sz = size[h]
+                if st == pop.EXITED:
+                    g = int(problem[h])
+                    n_w += sz
+                    hh_w += 1
+                    hist[H_WU, sz] += 1
+                else:
+                    g = 2 + int(problem[h])
+                    n_o += sz
+                    hh_o += 1
+                    hist[H_OU, sz] += 1
+                gsz[g, gcnt[g]] = sz
+                gcnt[g] += 1
+        _measure_village(
+            m_state, j % teams if teams > 0 else j, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt
+        )
+    acc[A_N] += n_all
+    acc[A_APPROVERS] += approvers
+    acc[A_N_W] += n_w
+    acc[A_HH_W] += hh_w
+    acc[A_N_O] += n_o
+    acc[A_HH_O] += hh_o
+    return stamp
+
+
+@jit
+def _check_households(
+    s_state,
+    m_state,
+    design,
+    meas,
+    teams,
     strata_index,
     strata_bounds,
+    hh_village,
     totals,
-    sel,
-    sel_group,
-    vbuf,
-    hkey,
-    hval,
-    hstamp,
+    size,
+    status,
+    problem,
+    approve,
+    mark,
     stamp,
+    tq,
+    tu,
+    acc,
+    hist,
 ):
-    """Draw one check's sample into ``sel`` (households) and ``sel_group`` (team groups).
-
-    Returns ``(households drawn, next hash stamp)``.
-    """
-    kind = design[D_KIND]
+    """One SRS or stratified check: households drawn county-wide, measured one by one."""
     replace = design[D_REPLACE] != 0
-    n = 0
-    if kind == TWO_STAGE:
-        m = design[D_VILLAGES]
-        m_poor = design[D_POOR_VILLAGES]
-        n_vill = village_order.shape[0]
-        if m_poor >= 0:
-            got = sample_range(
-                state, 0, n_poor_villages, m_poor, replace, vbuf, 0, hkey, hval, hstamp, stamp
-            )
-            stamp += 1
-            got = sample_range(
-                state,
-                n_poor_villages,
-                n_vill - n_poor_villages,
-                m - m_poor,
-                replace,
-                vbuf,
-                got,
-                hkey,
-                hval,
-                hstamp,
-                stamp,
-            )
-            stamp += 1
-        else:
-            got = sample_range(state, 0, n_vill, m, replace, vbuf, 0, hkey, hval, hstamp, stamp)
-            stamp += 1
-        b = design[D_PER_VILLAGE]
-        b_reg = design[D_PER_VILLAGE_REGISTERED]
-        for j in range(got):
-            v = village_order[vbuf[j]]
-            start = n
-            if b_reg >= 0:
-                lo = stratum_start[v, 0]
-                n = sample_range(
-                    state,
-                    lo,
-                    stratum_start[v, 2] - lo,
-                    b_reg,
-                    replace,
-                    sel,
-                    n,
-                    hkey,
-                    hval,
-                    hstamp,
-                    stamp,
-                )
-                stamp += 1
-                lo = stratum_start[v, 2]
-                n = sample_range(
-                    state,
-                    lo,
-                    stratum_start[v, 3] - lo,
-                    b - b_reg,
-                    replace,
-                    sel,
-                    n,
-                    hkey,
-                    hval,
-                    hstamp,
-                    stamp,
-                )
-                stamp += 1
-            else:
-                lo = village_start[v]
-                n = sample_range(
-                    state,
-                    lo,
-                    village_start[v + 1] - lo,
-                    b,
-                    replace,
-                    sel,
-                    n,
-                    hkey,
-                    hval,
-                    hstamp,
-                    stamp,
-                )
-                stamp += 1
-            for i in range(start, n):
-                sel_group[i] = j
-        return n, stamp
-    if kind == SRS:
-        n = sample_range(
-            state,
-            0,
-            strata_bounds[3],
-            design[D_HOUSEHOLDS],
-            replace,
-            sel,
-            0,
-            hkey,
-            hval,
-            hstamp,
-            stamp,
-        )
-        stamp += 1
+    if design[D_KIND] == SRS:
+        n_strata = 1
+        wanted = (design[D_HOUSEHOLDS], 0, 0)
+        bounds = (0, strata_bounds[3], 0, 0)
     else:
         n_reg = design[D_REGISTERED]
         e_hh = totals[pop.T_EXITED_HH]
@@ -309,28 +387,59 @@ def draw_sample(
         n_exited = n_reg
         if e_hh + r_hh > 0:
             n_exited = int(math.floor(n_reg * e_hh / (e_hh + r_hh) + 0.5))
+        n_strata = 3
         wanted = (n_exited, n_reg - n_exited, design[D_HOUSEHOLDS] - n_reg)
-        for s in range(3):
-            lo = strata_bounds[s]
-            n = sample_range(
-                state,
-                lo,
-                strata_bounds[s + 1] - lo,
-                wanted[s],
-                replace,
-                sel,
-                n,
-                hkey,
-                hval,
-                hstamp,
-                stamp,
-            )
-            stamp += 1
-    for i in range(n):
-        h = strata_index[sel[i]]
-        sel[i] = h
-        sel_group[i] = hh_village[h]
-    return n, stamp
+        bounds = (strata_bounds[0], strata_bounds[1], strata_bounds[2], strata_bounds[3])
+    q0 = _flag_bound(meas, 0)
+    q1 = _flag_bound(meas, 1)
+    for s in range(n_strata):
+        lo = bounds[s]
+        n = bounds[s + 1] - lo
+        k = wanted[s]
+        if n <= 0 or k <= 0:
+            continue
+        if not replace and k > n:
+            k = n
+        stamp += 1
+        for j in range(n - k, n):
+            if replace:
+                pos = lo + below(s_state, n)
+            else:
+                t = below(s_state, j + 1)
+                if mark[lo + t] == stamp:
+                    t = j
+                mark[lo + t] = stamp
+                pos = lo + t
+            h = strata_index[pos]
+            acc[A_N] += 1
+            acc[A_APPROVERS] += approve[h]
+            st = status[h]
+            if st == pop.REMAINING:
+                continue
+            sz = size[h]
+            prob = int(problem[h])
+            u = uniform(m_state)
+            flag = False
+            if u < (q1 if prob else q0):
+                v = hh_village[h]
+                flag = u < _team_prob(tq, tu, v % teams if teams > 0 else v, prob, meas)
+            if st == pop.EXITED:
+                acc[A_N_W] += sz
+                acc[A_HH_W] += 1
+                if flag:
+                    acc[A_X_W] += sz
+                    hist[H_WF, sz] += 1
+                else:
+                    hist[H_WU, sz] += 1
+            else:
+                acc[A_N_O] += sz
+                acc[A_HH_O] += 1
+                if flag:
+                    acc[A_X_O] += sz
+                    hist[H_OF, sz] += 1
+                else:
+                    hist[H_OU, sz] += 1
+    return stamp
 
 
 @jit
@@ -368,6 +477,115 @@ def _truth(totals, rule):
     else:
         ok = ok and a >= rule[rl.R_APPROVAL]
     return inc, w, o, a, ok
+
+
+@jit
+def _finish_check(
+    c,
+    first,
+    m_state,
+    acc,
+    hist,
+    totals,
+    rule,
+    meas,
+    shift,
+    true_inc,
+    true_w,
+    true_o,
+    true_a,
+    true_pass,
+    scratch,
+    ri,
+    rf,
+    record,
+):
+    """Record approval answers, apply the rule and the margin, and count the check."""
+    n = acc[A_N]
+    approvers = acc[A_APPROVERS]
+    x_a = (
+        approvers
+        - binomial(m_state, approvers, meas[M_UNDERREPORT])
+        + binomial(m_state, n - approvers, meas[M_OVERREPORT])
+    )
+    x_w = acc[A_X_W]
+    n_w = acc[A_N_W]
+    x_o = acc[A_X_O]
+    n_o = acc[A_N_O]
+    r_p = totals[pop.T_REMAINING_PERSONS]
+    e_p = totals[pop.T_EXITED_PERSONS]
+    n_p = totals[pop.T_NONREG_PERSONS]
+    mask = rl.rates_fail_mask(
+        rl.rate_statistic(x_w, n_w, rule),
+        rl.rate_statistic(x_o, n_o, rule),
+        r_p,
+        e_p,
+        n_p,
+        rule,
+    )
+    if rl.approval_fails(rl.approval_statistic(x_a, n, rule), rule):
+        mask |= rl.FAIL_APPROVAL
+    take, stat_w, stat_o, cum_w, cum_o = scratch
+    margin = rl.verdict_margin(
+        x_w,
+        n_w,
+        x_o,
+        n_o,
+        x_a,
+        n,
+        hist[H_WF],
+        hist[H_WU],
+        hist[H_OF],
+        hist[H_OU],
+        r_p,
+        e_p,
+        n_p,
+        rule,
+        take,
+        stat_w,
+        stat_o,
+        cum_w,
+        cum_o,
+    )
+    passed = mask == 0
+    ri[I_CHECKS] += 1
+    ri[I_PASS] += passed
+    ri[I_TRUE_PASS] += true_pass
+    ri[I_PASS_AND_TRUE_PASS] += passed and true_pass
+    ri[I_MASK + mask] += 1
+    if passed:
+        ri[I_MARGIN_PASS + margin] += 1
+    else:
+        ri[I_MARGIN_FAIL + margin] += 1
+    ri[I_HH_EXITED] += acc[A_HH_W]
+    ri[I_HH_NONREG] += acc[A_HH_O]
+    ri[I_HH_ALL] += n
+    # estimates with the published formulas
+    w_hat = x_w / n_w if n_w > 0 else 0.0
+    o_hat = x_o / n_o if n_o > 0 else 0.0
+    a_hat = x_a / n if n > 0 else 0.0
+    inc_hat = rl.incidence_of(w_hat, o_hat, r_p, e_p, n_p)
+    _add_moments(rf, 0, inc_hat, true_inc, shift[0])
+    _add_moments(rf, 1, w_hat, true_w, shift[1])
+    _add_moments(rf, 2, o_hat, true_o, shift[2])
+    _add_moments(rf, 3, a_hat, true_a, shift[3])
+    if record.shape[0] > 0:
+        row = record[c - first]
+        row[C_X_W] = x_w
+        row[C_N_W] = n_w
+        row[C_X_O] = x_o
+        row[C_N_O] = n_o
+        row[C_X_A] = x_a
+        row[C_N_A] = n
+        row[C_HH_W] = acc[A_HH_W]
+        row[C_HH_O] = acc[A_HH_O]
+        row[C_MASK] = mask
+        row[C_MARGIN] = margin
+        row[C_TRUE_PASS] = true_pass
+        row[C_TRUE_INCIDENCE] = true_inc
+        row[C_TRUE_WRONGFUL] = true_w
+        row[C_TRUE_OMISSION] = true_o
+        row[C_TRUE_APPROVAL] = true_a
 
 
 @jit
@@ -410,33 +628,14 @@ def _run_block(
     s_state = np.empty(4, np.uint64)
     m_state = np.empty(4, np.uint64)
     t_state = np.empty(4, np.uint64)
-    sel = np.empty(max_sample, np.int64)
-    sel_group = np.empty(max_sample, np.int64)
-    vbuf = np.empty(max(design[D_VILLAGES], 1), np.int64)
-    hsize = 1
-    while hsize < 4 * max_sample:
-        hsize *= 2
-    hkey = np.empty(hsize, np.int64)
-    hval = np.empty(hsize, np.int64)
-    hstamp = np.full(hsize, -1, np.int64)
-    stamp = 0
-    hist_wf = np.zeros(max_size + 1, np.int64)
-    hist_wu = np.zeros(max_size + 1, np.int64)
-    hist_of = np.zeros(max_size + 1, np.int64)
-    hist_ou = np.zeros(max_size + 1, np.int64)
-    take, stat_w, stat_o, cum_w, cum_o = (
-        np.zeros(max_size + 1, np.int64),
-        np.zeros(rl.K_MAX + 1, np.float64),
-        np.zeros(rl.K_MAX + 1, np.float64),
-        np.zeros(rl.K_MAX + 1, np.int64),
-        np.zeros(rl.K_MAX + 1, np.int64),
-    )
+    two_stage = design[D_KIND] == TWO_STAGE
     if fresh:
-        hmax = cint[pop.CI_VILLAGES] * cint[pop.CI_HH_HIGH]
+        n_vill = cint[pop.CI_VILLAGES]
+        hmax = n_vill * cint[pop.CI_HH_HIGH]
         high = cint[pop.CI_HH_HIGH]
-        f_vstart = np.empty(cint[pop.CI_VILLAGES] + 1, np.int64)
-        f_sstart = np.empty((cint[pop.CI_VILLAGES], 4), np.int64)
-        f_vpoor = np.empty(cint[pop.CI_VILLAGES], np.bool_)
+        f_vstart = np.empty(n_vill + 1, np.int64)
+        f_sstart = np.empty((n_vill, 4), np.int64)
+        f_vpoor = np.empty(n_vill, np.bool_)
         f_size = np.empty(hmax, np.int64)
         f_status = np.empty(hmax, np.int8)
         f_problem = np.empty(hmax, np.bool_)
@@ -445,15 +644,17 @@ def _run_block(
         f_strata_index = np.empty(hmax, np.int64)
         f_strata_bounds = np.empty(4, np.int64)
         f_totals = np.empty(pop.T_NTOTALS, np.float64)
-        f_order = np.arange(cint[pop.CI_VILLAGES])
+        f_order = np.arange(n_vill)
         sc_size = np.empty(high, np.int64)
         sc_status = np.empty(high, np.int8)
         sc_problem = np.empty(high, np.bool_)
         sc_approve = np.empty(high, np.bool_)
+        n_poor = cint[pop.CI_POOR_VILLAGES]
     else:
+        n_vill = village_order.shape[0]
+        hmax = size.shape[0]
         f_vstart = village_start
         f_sstart = stratum_start
-        f_vpoor = village_poor
         f_size = size
         f_status = status
         f_problem = problem
@@ -462,20 +663,31 @@ def _run_block(
         f_strata_index = strata_index
         f_strata_bounds = strata_bounds
         f_totals = totals
-        f_order = village_order
+        f_order = village_order.copy()
         sc_size = np.empty(0, np.int64)
         sc_status = np.empty(0, np.int8)
         sc_problem = np.empty(0, np.bool_)
         sc_approve = np.empty(0, np.bool_)
-    n_poor = cint[pop.CI_POOR_VILLAGES] if fresh else n_poor_villages
+        f_vpoor = village_poor
+        n_poor = n_poor_villages
+    mark = np.full(max(hmax, 1), -1, np.int64)
+    stamp = 0
+    m_vill = max(design[D_VILLAGES], 1)
+    vsel = np.empty(m_vill, np.int64)
+    swaps = np.empty(m_vill, np.int64)
+    b_max = max(design[D_PER_VILLAGE], 1)
+    gsz = np.empty((4, b_max), np.int64)
+    gcnt = np.zeros(4, np.int64)
+    acc = np.zeros(A_NFIELDS, np.int64)
+    hist = np.zeros((4, max_size + 1), np.int64)
+    scratch = rl.margin_scratch_jit(max_size)
     teams = int(meas[M_TEAMS])
-    n_slots = teams if teams > 0 else max(design[D_VILLAGES], f_vstart.shape[0] - 1)
-    team_se = np.empty(n_slots, np.float64)
-    team_sp = np.empty(n_slots, np.float64)
-    rtrue = meas[M_REVIEW_TRUE]
-    rfalse = meas[M_REVIEW_FALSE]
-    over = meas[M_OVERREPORT]
-    under = meas[M_UNDERREPORT]
+    if two_stage:
+        n_slots = min(teams, m_vill) if teams > 0 else m_vill
+    else:
+        n_slots = teams if teams > 0 else n_vill
+    tq = np.empty((n_slots, 2), np.float64)
+    tu = np.empty((n_slots, 2), np.float64)
     team_sd = meas[M_TEAM_SD]
 
     first = b * BLOCK
@@ -501,157 +713,88 @@ def _run_block(
                 sc_approve,
             )
             pop.population_totals(f_vstart[-1], f_size, f_status, f_problem, f_approve, f_totals)
-            if design[D_KIND] != TWO_STAGE:
+            if not two_stage:
                 index_strata(f_vstart, f_status, f_hh_village, f_strata_index, f_strata_bounds)
         t_inc, t_w, t_o, t_a, true_pass = _truth(f_totals, rule)
         seed_stream(s_state, key, c, PURPOSE_SAMPLING)
         seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
-        n, stamp = draw_sample(
-            s_state,
-            design,
-            f_vstart,
-            f_sstart,
-            f_order,
-            n_poor,
-            f_hh_village,
-            f_strata_index,
-            f_strata_bounds,
-            f_totals,
-            sel,
-            sel_group,
-            vbuf,
-            hkey,
-            hval,
-            hstamp,
-            stamp,
-        )
-        # enumerator teams
         if team_sd > 0.0:
             seed_stream(t_state, key, c, PURPOSE_TEAMS)
             for t in range(n_slots):
-                team_se[t] = _logit_shift(meas[M_SENSITIVITY], team_sd * normal(t_state))
-                team_sp[t] = _logit_shift(meas[M_SPECIFICITY], team_sd * normal(t_state))
+                tu[t, 0] = uniform(t_state)
+                tu[t, 1] = uniform(t_state)
+                tq[t, 0] = -1.0
+                tq[t, 1] = -1.0
+        acc[:] = 0
+        hist[:, :] = 0
+        if two_stage:
+            stamp = _check_two_stage(
+                s_state,
+                m_state,
+                design,
+                meas,
+                teams,
+                f_vstart,
+                f_sstart,
+                f_order,
+                n_poor,
+                f_size,
+                f_status,
+                f_problem,
+                f_approve,
+                mark,
+                stamp,
+                vsel,
+                swaps,
+                tq,
+                tu,
+                acc,
+                hist,
+                gsz,
+                gcnt,
+            )
         else:
-            team_se[:] = meas[M_SENSITIVITY]
-            team_sp[:] = meas[M_SPECIFICITY]
-        hist_wf[:] = 0
-        hist_wu[:] = 0
-        hist_of[:] = 0
-        hist_ou[:] = 0
-        x_w = 0
-        n_w = 0
-        x_o = 0
-        n_o = 0
-        x_a = 0
-        hh_w = 0
-        hh_o = 0
-        for i in range(n):
-            h = sel[i]
-            g = sel_group[i]
-            t = g % teams if teams > 0 else g
-            u1 = uniform(m_state)
-            u2 = uniform(m_state)
-            u3 = uniform(m_state)
-            st = f_status[h]
-            sz = f_size[h]
-            if st != pop.REMAINING:
-                if f_problem[h]:
-                    flag = u1 < team_se[t] and u2 < rtrue
-                else:
-                    flag = u1 < 1.0 - team_sp[t] and u2 < rfalse
-                if st == pop.EXITED:
-                    n_w += sz
-                    hh_w += 1
-                    if flag:
-                        x_w += sz
-                        hist_wf[sz] += 1
-                    else:
-                        hist_wu[sz] += 1
-                else:
-                    n_o += sz
-                    hh_o += 1
-                    if flag:
-                        x_o += sz
-                        hist_of[sz] += 1
-                    else:
-                        hist_ou[sz] += 1
-            if f_approve[h]:
-                x_a += u3 >= under
-            else:
-                x_a += u3 < over
-        r_p = f_totals[pop.T_REMAINING_PERSONS]
-        e_p = f_totals[pop.T_EXITED_PERSONS]
-        n_p = f_totals[pop.T_NONREG_PERSONS]
-        mask = rl.rates_fail_mask(
-            rl.rate_statistic(x_w, n_w, rule),
-            rl.rate_statistic(x_o, n_o, rule),
-            r_p,
-            e_p,
-            n_p,
+            stamp = _check_households(
+                s_state,
+                m_state,
+                design,
+                meas,
+                teams,
+                f_strata_index,
+                f_strata_bounds,
+                f_hh_village,
+                f_totals,
+                f_size,
+                f_status,
+                f_problem,
+                f_approve,
+                mark,
+                stamp,
+                tq,
+                tu,
+                acc,
+                hist,
+            )
+        _finish_check(
+            c,
+            first,
+            m_state,
+            acc,
+            hist,
+            f_totals,
             rule,
+            meas,
+            shift,
+            t_inc,
+            t_w,
+            t_o,
+            t_a,
+            true_pass,
+            scratch,
+            ri,
+            rf,
+            record,
         )
-        if rl.approval_fails(rl.approval_statistic(x_a, n, rule), rule):
-            mask |= rl.FAIL_APPROVAL
-        margin = rl.verdict_margin(
-            x_w,
-            n_w,
-            x_o,
-            n_o,
-            x_a,
-            n,
-            hist_wf,
-            hist_wu,
-            hist_of,
-            hist_ou,
-            r_p,
-            e_p,
-            n_p,
-            rule,
-            take,
-            stat_w,
-            stat_o,
-            cum_w,
-            cum_o,
-        )
-        passed = mask == 0
-        ri[I_CHECKS] += 1
-        ri[I_PASS] += passed
-        ri[I_TRUE_PASS] += true_pass
-        ri[I_PASS_AND_TRUE_PASS] += passed and true_pass
-        ri[I_MASK + mask] += 1
-        if passed:
-            ri[I_MARGIN_PASS + margin] += 1
-        else:
-            ri[I_MARGIN_FAIL + margin] += 1
-        ri[I_HH_EXITED] += hh_w
-        ri[I_HH_NONREG] += hh_o
-        ri[I_HH_ALL] += n
-        # estimates with the published formulas
-        w_hat = x_w / n_w if n_w > 0 else 0.0
-        o_hat = x_o / n_o if n_o > 0 else 0.0
-        a_hat = x_a / n if n > 0 else 0.0
-        inc_hat = rl.incidence_of(w_hat, o_hat, r_p, e_p, n_p)
-        _add_moments(rf, 0, inc_hat, t_inc, shift[0])
-        _add_moments(rf, 1, w_hat, t_w, shift[1])
-        _add_moments(rf, 2, o_hat, t_o, shift[2])
-        _add_moments(rf, 3, a_hat, t_a, shift[3])
-        if record.shape[0] > 0:
-            row = record[c - first]
-            row[C_X_W] = x_w
-            row[C_N_W] = n_w
-            row[C_X_O] = x_o
-            row[C_N_O] = n_o
-            row[C_X_A] = x_a
-            row[C_N_A] = n
-            row[C_HH_W] = hh_w
-            row[C_HH_O] = hh_o
-            row[C_MASK] = mask
-            row[C_MARGIN] = margin
-            row[C_TRUE_PASS] = true_pass
-            row[C_TRUE_INCIDENCE] = t_inc
-            row[C_TRUE_WRONGFUL] = t_w
-            row[C_TRUE_OMISSION] = t_o
-            row[C_TRUE_APPROVAL] = t_a
 
 
 @jit(inline="always")

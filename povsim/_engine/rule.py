@@ -335,3 +335,15 @@ def margin_scratch(max_size: int) -> tuple[np.ndarray, ...]:
         np.zeros(K_MAX + 1, np.int64),
         np.zeros(K_MAX + 1, np.int64),
     )
+
+
+@jit
+def margin_scratch_jit(max_size):
+    """:func:`margin_scratch` inside compiled code."""
+    return (
+        np.zeros(max_size + 1, np.int64),
+        np.zeros(K_MAX + 1, np.float64),
+        np.zeros(K_MAX + 1, np.float64),
+        np.zeros(K_MAX + 1, np.int64),
+        np.zeros(K_MAX + 1, np.int64),
+    )

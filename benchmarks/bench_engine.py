@@ -1,0 +1,503 @@
+"""Engine benchmarks: checks per second against the random-number ceiling, side by side.
+
+Run from the repository root::
+
+    python benchmarks/bench_engine.py --short                  # CI: about a minute, a table
+    python benchmarks/bench_engine.py --long --json OUT.json   # medians of >= 5 repetitions
+
+Every measurement of the engine runs in its own subprocess with
+``NUMBA_NUM_THREADS`` set to 1 or 2, so that thread counts do not share a numba
+thread pool; the subprocesses share one on-disk numba cache in a temporary folder
+(``POVSIM_NUMBA_CACHE=1``) so that only the first one compiles. Compilation is
+timed in a clean process without any cache (``--long``) or, in ``--short`` mode,
+in the first worker, which starts from an empty cache.
+
+What is measured, on ``Scenario.official_2018(region="western")``:
+
+``fixed``     engine checks per second on the fixed population
+``fresh``     the same with a fresh population per check
+``ceiling``   uniforms per second of the engine's own generator (xoshiro256**,
+              :mod:`povsim._engine.rng`) in a ``prange`` kernel that sums them,
+              on the same threads: the fastest the engine could draw
+``twin``      checks per second of the plain-NumPy twin (:mod:`povsim._twin`, one thread)
+``exact``     seconds for one exact operating-characteristic point
+              (:func:`povsim.exact.official_pass_probability`, the official rule
+              under stratified SRS, 1000 households) and for
+              :func:`povsim.exact.accept_probability` (hypergeometric)
+``compile``   the first ``simulate`` call, compilation included
+``import``    ``python -c "import povsim"``
+``memory``    (``--long``) peak resident memory of a long fixed run (``--memory-checks``)
+
+These are benchmarks, not timed tests: they print the figures and the ratios
+against the targets of issue #4 and never fail because a machine is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# checks / uniforms per repetition, per mode
+SIZES = {
+    "short": {
+        "fixed": 200_000,
+        "fresh": 20_000,
+        "ceiling": 400_000_000,
+        "twin": 60,
+        "reps": 3,
+    },
+    "long": {
+        "fixed": 2_000_000,
+        "fresh": 200_000,
+        "ceiling": 4_000_000_000,
+        "twin": 400,
+        "reps": 7,
+    },
+}
+
+
+# -- inside a worker process -----------------------------------------------------------
+def _scenario(fresh: bool):
+    import povsim
+
+    s = povsim.Scenario.official_2018(region="western")
+    return s.replace(population="fresh") if fresh else s
+
+
+def _time_engine(fresh: bool, checks: int, reps: int) -> list[float]:
+    """Seconds for ``checks`` checks, ``reps`` times (after a warm-up call)."""
+    import numpy as np
+
+    sim = importlib.import_module("povsim.simulate")
+    from povsim._engine.rng import stream_key
+
+    prep = sim._prepare(_scenario(fresh), stream_key(np.random.SeedSequence(1)), None)
+    sim.run_counts(prep, 4096, progress=False)  # warm-up (compiled or loaded from cache)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        sim.run_counts(prep, checks, progress=False)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+_CEILING = None
+
+
+def _ceiling_kernel():
+    global _CEILING
+    if _CEILING is None:
+        import numpy as np
+        from numba import njit, prange
+
+        from povsim._engine.rng import seed_stream, uniform
+
+        @njit(parallel=True)
+        def ceiling(key, n_blocks, per_block, out):
+            for b in prange(n_blocks):
+                s = np.empty(4, np.uint64)
+                seed_stream(s, key, b, 0)
+                acc = 0.0
+                for _ in range(per_block):
+                    acc += uniform(s)
+                out[b] = acc
+
+        _CEILING = ceiling
+    return _CEILING
+
+
+def _time_ceiling(draws: int, reps: int) -> list[float]:
+    import numpy as np
+
+    from povsim._engine.rng import stream_key
+
+    kernel = _ceiling_kernel()
+    key = stream_key(np.random.SeedSequence(1))
+    n_blocks = 256
+    per_block = max(1, draws // n_blocks)
+    out = np.zeros(n_blocks)
+    kernel(key, n_blocks, 1000, out)  # compile
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        kernel(key, n_blocks, per_block, out)
+        times.append(time.perf_counter() - t0)
+    assert 0.4 < out.sum() / (n_blocks * per_block) < 0.6
+    return times
+
+
+def _time_twin(checks: int, reps: int) -> list[float]:
+    from povsim._twin import simulate_twin
+
+    s = _scenario(False)
+    simulate_twin(s, checks=2, seed=0)
+    times = []
+    for r in range(reps):
+        t0 = time.perf_counter()
+        simulate_twin(s, checks=checks, seed=r)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _time_exact(reps: int) -> dict[str, list[float]]:
+    import numpy as np
+
+    from povsim import exact
+
+    def tables(wrongful, omitted, disapprove):
+        # the official-rule agreement case: one-person households, stratified SRS
+        ex, rem, non = 5000, 300, 20_000
+        n = ex + rem + non
+        approve = np.ones(n, bool)
+        approve[np.linspace(0, n - 1, disapprove).round().astype(int)] = False
+        out = []
+        for lo, hi, bad in ((0, ex, wrongful), (ex, ex + rem, 0), (ex + rem, n, omitted)):
+            prob = np.arange(hi - lo) < bad
+            a = approve[lo:hi]
+            out.append(
+                [
+                    [int(np.sum(prob & a)), int(np.sum(prob & ~a))],
+                    [int(np.sum(~prob & a)), int(np.sum(~prob & ~a))],
+                ]
+            )
+        return out
+
+    e, r, n = tables(50, 120, 1000)
+    kwargs = dict(
+        exited=e,
+        exited_sample=472,
+        remaining=r,
+        remaining_sample=28,
+        nonregistered=n,
+        nonregistered_sample=500,
+        sensitivity=0.95,
+        specificity=0.998,
+        approval_overreport=0.02,
+        approval_underreport=0.01,
+    )
+    out = {"official_pass_probability": [], "accept_probability": []}
+    exact.official_pass_probability(**kwargs)
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        exact.official_pass_probability(**kwargs)
+        out["official_pass_probability"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        exact.accept_probability(1000, 19, 0.015, population=20_000)
+        out["accept_probability"].append(time.perf_counter() - t0)
+    return out
+
+
+def _time_first_call() -> float:
+    """Seconds for the first simulate call of each population mode (compilation included)."""
+    import povsim
+
+    t0 = time.perf_counter()
+    povsim.simulate(_scenario(False), checks=1024, seed=1)
+    povsim.simulate(_scenario(True), checks=1024, seed=1)
+    return time.perf_counter() - t0
+
+
+def _memory_run(checks: int) -> dict:
+    import resource
+
+    import numpy as np
+
+    sim = importlib.import_module("povsim.simulate")
+    from povsim._engine.rng import stream_key
+
+    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
+    sim.run_counts(prep, 4096, progress=False)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    _, _, done, _ = sim.run_counts(prep, checks, progress=False)
+    wall = time.perf_counter() - t0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "checks": done,
+        "seconds": wall,
+        "rss_before_mb": rss0 / 1024,
+        "rss_peak_mb": rss1 / 1024,
+    }
+
+
+def worker(spec: dict) -> dict:
+    import numba
+
+    out = {"threads": numba.get_num_threads()}
+    reps = spec["reps"]
+    if spec.get("first_call"):
+        out["first_call_s"] = _time_first_call()
+    for name in spec.get("measure", ()):
+        if name == "ceiling":
+            out["ceiling_s"] = _time_ceiling(spec["ceiling"], reps)
+        elif name in ("fixed", "fresh"):
+            out[f"{name}_s"] = _time_engine(name == "fresh", spec[name], reps)
+        elif name == "twin":
+            out["twin_s"] = _time_twin(spec["twin"], reps)
+        elif name == "exact":
+            out["exact_s"] = _time_exact(reps)
+        elif name == "memory":
+            out["memory"] = _memory_run(spec["memory_checks"])
+    return out
+
+
+# -- the orchestrating process ---------------------------------------------------------
+def _run_worker(spec: dict, threads: int, cache_dir: str | None, timeout: float) -> dict:
+    env = dict(os.environ)
+    env["NUMBA_NUM_THREADS"] = str(threads)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    if cache_dir is None:
+        env.pop("POVSIM_NUMBA_CACHE", None)
+        env.pop("NUMBA_CACHE_DIR", None)
+    else:
+        env["POVSIM_NUMBA_CACHE"] = "1"
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _import_time(reps: int) -> list[float]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import povsim"], env=env, check=True)
+        times.append(time.perf_counter() - t0)
+    base = []
+    for _ in range(reps):  # the interpreter alone, to subtract
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+        base.append(time.perf_counter() - t0)
+    return [t - min(base) for t in times]
+
+
+def _machine() -> dict:
+    import numba
+    import numpy
+    import scipy
+
+    import povsim
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "povsim": povsim.__version__,
+        "git": _git_revision(),
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _median(xs):
+    return statistics.median(xs)
+
+
+def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bool) -> dict:
+    size = SIZES[mode]
+    reps = size["reps"]
+    base_spec = {k: v for k, v in size.items()}
+    results: dict = {"mode": mode, "machine": _machine(), "sizes": size}
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="povsim-bench-") as cache:
+        if mode == "long":
+            clean = _run_worker({"reps": 1, "first_call": True}, 2, None, 1200)
+            results["first_call_s"] = clean["first_call_s"]
+            results["first_call_note"] = "clean process, no numba cache"
+        per_threads = {}
+        for threads in (2, 1):
+            spec = dict(base_spec)
+            spec["measure"] = ["ceiling", "fixed", "fresh"]
+            if threads == 2 and mode == "short":
+                spec["first_call"] = True
+            if threads == 1:
+                spec["measure"] += ["exact"] + (["twin"] if twin else [])
+            per_threads[threads] = _run_worker(spec, threads, cache, 3600)
+        if mode == "short":
+            results["first_call_s"] = per_threads[2]["first_call_s"]
+            results["first_call_note"] = "first worker, empty numba cache (writes it)"
+        if mode == "long" and memory_checks:
+            spec = {"reps": 1, "measure": ["memory"], "memory_checks": memory_checks}
+            results["memory"] = _run_worker(spec, 2, cache, 24 * 3600)["memory"]
+    results["import_s"] = _import_time(reps)
+
+    table = {}
+    for threads, r in per_threads.items():
+        row = {
+            "ceiling_uniforms_per_s": size["ceiling"] // 256 * 256 / _median(r["ceiling_s"]),
+            "fixed_checks_per_s": size["fixed"] / _median(r["fixed_s"]),
+            "fresh_checks_per_s": size["fresh"] / _median(r["fresh_s"]),
+            "raw": r,
+        }
+        table[threads] = row
+    results["threads"] = {str(k): v for k, v in table.items()}
+    r1 = per_threads[1]
+    if twin:
+        results["twin_checks_per_s"] = size["twin"] / _median(r1["twin_s"])
+    results["exact_s"] = {k: _median(v) for k, v in r1["exact_s"].items()}
+    results["total_benchmark_s"] = time.perf_counter() - t_start
+
+    t1, t2 = table[1], table[2]
+    ratios = {
+        "fixed_vs_ceiling_per_2000_2t": t2["fixed_checks_per_s"]
+        / (t2["ceiling_uniforms_per_s"] / 2000),
+        "fixed_vs_ceiling_per_2000_1t": t1["fixed_checks_per_s"]
+        / (t1["ceiling_uniforms_per_s"] / 2000),
+        "fresh_over_fixed_2t": t2["fresh_checks_per_s"] / t2["fixed_checks_per_s"],
+        "threads_speedup_fixed": t2["fixed_checks_per_s"] / t1["fixed_checks_per_s"],
+        "threads_speedup_fresh": t2["fresh_checks_per_s"] / t1["fresh_checks_per_s"],
+        "threads_speedup_ceiling": t2["ceiling_uniforms_per_s"] / t1["ceiling_uniforms_per_s"],
+    }
+    if twin:
+        ratios["fixed_over_twin_1t"] = t1["fixed_checks_per_s"] / results["twin_checks_per_s"]
+        ratios["fixed_over_twin_2t"] = t2["fixed_checks_per_s"] / results["twin_checks_per_s"]
+    results["ratios"] = ratios
+    _print(results, twin)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2, sort_keys=True)
+        print(f"\nwrote {json_path}")
+    return results
+
+
+def _print(res: dict, twin: bool) -> None:
+    m = res["machine"]
+    print(f"povsim {m['povsim']} ({m['git']}), numba {m['numba']}, numpy {m['numpy']}")
+    print(f"{m['cpu']}, {m['cpu_count']} CPUs; mode {res['mode']}, medians")
+    print()
+    print("| measure | 1 thread | 2 threads |")
+    print("|---|---:|---:|")
+    t = res["threads"]
+    for key, label in (
+        ("fixed_checks_per_s", "fixed population, checks/s"),
+        ("fresh_checks_per_s", "fresh population, checks/s"),
+        ("ceiling_uniforms_per_s", "ceiling, uniforms/s"),
+    ):
+        print(f"| {label} | {t['1'][key]:,.0f} | {t['2'][key]:,.0f} |")
+    if twin:
+        print(f"| NumPy twin, checks/s | {res['twin_checks_per_s']:,.1f} | |")
+    print()
+    r = res["ratios"]
+    ok = lambda good: "met" if good else "NOT met"  # noqa: E731
+    print("| target | value | |")
+    print("|---|---:|---|")
+    v = r["fixed_vs_ceiling_per_2000_2t"]
+    print(f"| fixed >= ceiling / 2000 (2 threads) | {v:.3f} | {ok(v >= 1)} |")
+    v = r["fresh_over_fixed_2t"]
+    print(f"| fresh >= fixed / 4 (2 threads) | {v:.3f} | {ok(v >= 0.25)} |")
+    if twin:
+        v = r["fixed_over_twin_1t"]
+        print(f"| fixed >= 100 x twin (1 thread each) | {v:,.0f} | {ok(v >= 100)} |")
+    v = r["threads_speedup_fixed"]
+    print(f"| 1 -> 2 threads (fixed) >= 1.8 | {v:.2f} | {ok(v >= 1.8)} |")
+    print(f"| 1 -> 2 threads (fresh) | {r['threads_speedup_fresh']:.2f} | |")
+    print(f"| 1 -> 2 threads (ceiling) | {r['threads_speedup_ceiling']:.2f} | |")
+    v = res["first_call_s"]
+    print(f"| first call incl. compile < 10 s | {v:.1f} s | {ok(v < 10)} |")
+    v = _median(res["import_s"])
+    print(f"| import povsim < 1 s | {v:.2f} s | {ok(v < 1)} |")
+    if "memory" in res:
+        mem = res["memory"]
+        good = mem["rss_peak_mb"] < 500
+        print(
+            f"| memory, {mem['checks']:.2g} checks < 500 MB | {mem['rss_peak_mb']:.0f} MB "
+            f"(before {mem['rss_before_mb']:.0f} MB) | {ok(good)} |"
+        )
+    e = res["exact_s"]
+    print()
+    print(
+        f"exact OC point: official_pass_probability {e['official_pass_probability'] * 1e3:.1f} ms, "
+        f"accept_probability {e['accept_probability'] * 1e3:.2f} ms"
+    )
+    took = res["total_benchmark_s"]
+    print(f"(benchmark took {took:.0f} s; first call: {res['first_call_note']})")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--short", action="store_true", help="CI mode, about a minute (default)")
+    g.add_argument("--long", action="store_true", help="medians of 7 repetitions")
+    p.add_argument("--json", help="write the record to this file")
+    p.add_argument(
+        "--memory-checks",
+        type=float,
+        default=1e9,
+        help="checks of the memory run (--long only; 0 skips it)",
+    )
+    p.add_argument("--no-twin", action="store_true", help="skip the NumPy twin")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the work per repetition (e.g. 0.1)"
+    )
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    mode = "long" if args.long else "short"
+    if args.scale != 1.0:
+        for key in ("fixed", "fresh", "ceiling", "twin"):
+            SIZES[mode][key] = max(256, int(SIZES[mode][key] * args.scale))
+    run(
+        mode,
+        json_path=args.json,
+        memory_checks=int(args.memory_checks) if mode == "long" else None,
+        twin=not args.no_twin,
+    )
+
+
+if __name__ == "__main__":
+    main()
