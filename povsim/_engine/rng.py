@@ -140,10 +140,13 @@ def beta_mean_icc(s, mean, icc):
     """Draw a rate from the beta law with the given mean and intra-cluster correlation.
 
     ``icc`` is ``1 / (a + b + 1)``; ``icc == 0`` (or a degenerate mean) returns
-    ``mean`` without consuming draws.
+    ``mean`` without consuming draws, and ``icc == 1`` is the limit in which a
+    village's rate is 1 with probability ``mean`` and 0 otherwise.
     """
     if icc <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return mean
+    if icc >= 1.0:  # the limit of the beta law: every village all or nothing
+        return 1.0 if uniform(s) < mean else 0.0
     scale = (1.0 - icc) / icc
     x = gamma(s, mean * scale)
     y = gamma(s, (1.0 - mean) * scale)
