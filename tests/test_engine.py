@@ -450,3 +450,10 @@ def test_county_expected_indicators_match_the_mean_of_populations():
     draws = np.array([county.generate(seed=5, index=i).indicators.wrongful_exit for i in range(60)])
     se = draws.std(ddof=1) / np.sqrt(draws.size)
     assert_within_mcse(draws.mean(), se, county.expected_indicators().wrongful_exit)
+
+
+def test_icc_limits():
+    none = County(villages=50, approval_rate=0.8, icc_approval=0.0).generate(1)
+    full = County(villages=50, approval_rate=0.8, icc_approval=1.0).generate(1)
+    assert none.icc("approval") < 0.02
+    assert full.icc("approval") > 0.99
