@@ -14,7 +14,7 @@ from ..county import EXITED, NONREGISTERED, REMAINING, Population
 from ..rules import Rule
 from ..scenario import Scenario
 
-__all__ = ["Estimate", "population_totals", "proportion", "verdict_from_counts"]
+__all__ = ["Estimate", "format_rate", "population_totals", "proportion", "verdict_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,13 @@ class Estimate:
 
     def __str__(self) -> str:
         return self.format(digits=4)
+
+
+def format_rate(e: Estimate, digits: int = 2) -> str:
+    """A rate in percent with its MCSE, or "undefined" when it could not be estimated."""
+    if math.isnan(e.value):
+        return "undefined (its condition never occurred)"
+    return f"{e.format(100, digits)} %"
 
 
 def proportion(successes: float, trials: float) -> Estimate:

@@ -10,7 +10,7 @@ import numpy as np
 from .._seed import as_seed_sequence
 from .._validate import check_count, check_probability, check_real
 from ..scenario import Scenario
-from ._common import Estimate, check_scenario, proportion
+from ._common import Estimate, check_scenario, format_rate, proportion
 from ._table import CheckTable, build_check_table
 from .programme import CountyDistribution
 
@@ -193,6 +193,9 @@ class CalibrationResult:
         P(predicted max w >= published), P(predicted max o >= published),
         predicted median max w, predicted median max o)``.
     simulations, accepted : int
+    failing_simulated : int
+        Truly failing counties in all posterior predictive programmes together
+        (the denominator of ``false_pass_rate``).
     seed : str
     """
 
@@ -216,6 +219,7 @@ class CalibrationResult:
     maxima_check: tuple
     simulations: int
     accepted: int
+    failing_simulated: int = 0
     seed: str = field(default="")
 
     def distribution(self) -> CountyDistribution:
@@ -260,8 +264,9 @@ class CalibrationResult:
         lines.append(
             f"  implied: {self.truly_failing.format(1, 2)} truly failing and "
             f"{self.wrongly_passed.format(1, 2)} wrongly passed counties of "
-            f"{self.published.counties}; false-pass rate {self.false_pass_rate.format(100, 1)} %, "
-            f"false-fail rate {self.false_fail_rate.format(100, 3)} %"
+            f"{self.published.counties}; false-pass rate {format_rate(self.false_pass_rate, 1)}, "
+            f"false-fail rate {format_rate(self.false_fail_rate, 3)} (posterior predictive; "
+            f"{self.failing_simulated} truly failing counties simulated)"
         )
         for year, k, mw, mo, pw, po, medw, medo in self.maxima_check:
             lines.append(
@@ -509,6 +514,7 @@ def calibrate(
         maxima_check=tuple(maxima),
         simulations=simulations,
         accepted=n_accept,
+        failing_simulated=int(tf.sum()),
         seed=str(ss.entropy),
     )
 

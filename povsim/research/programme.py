@@ -10,7 +10,7 @@ import numpy as np
 from .._seed import as_seed_sequence
 from .._validate import check_count, check_real
 from ..scenario import Scenario
-from ._common import Estimate, check_scenario, mean_estimate
+from ._common import Estimate, check_scenario, format_rate, mean_estimate
 from ._table import CheckTable, build_check_table
 
 __all__ = ["CountyDistribution", "ProgrammeResult", "Spread", "simulate_programme"]
@@ -139,7 +139,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> Estimate:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     r = num.size
-    if den.sum() <= 0:
+    if den.sum() < 1:
         return Estimate(math.nan, math.nan)
     q = num.sum() / den.sum()
     resid = num - q * den
@@ -199,11 +199,7 @@ class ProgrammeResult:
 
     def summary_lines(self) -> list[str]:
         """Headline lines for ``summary.txt``."""
-
-        def rate(e: Estimate, digits: int = 2) -> str:
-            if math.isnan(e.value):
-                return "undefined (no such county in any simulated programme)"
-            return f"{e.format(100, digits)} %"
+        rate = format_rate
 
         return [
             f"programme: {self.counties} counties, {self.national} in the national spot check, "
