@@ -137,6 +137,14 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         lines += fit2.summary_lines("enumerator specificity 0.995")
         if fit2.reproducible:
             realistic = fit2.distribution()
+        fit17 = calibrate(
+            PublishedOutcomes.round_2017(),
+            scenario=strict,
+            simulations=20000,
+            seed=s_cal2.spawn(1)[0],
+            table=table2,
+        )
+        lines += fit17.summary_lines("2017 round, enumerator specificity 0.995")
 
     # 1. flip
     ds = flip_map(scenario, checks=1024 if quick else 4096, seed=s_flip)

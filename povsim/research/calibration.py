@@ -70,6 +70,26 @@ class PublishedOutcomes:
         """The 2018 round (2 July 2019 press conference): 283 counties, 114 central."""
         return cls()
 
+    @classmethod
+    def round_2017(cls) -> PublishedOutcomes:
+        """The 2017 round as far as published: 125 counties, shares 10, 5 and 15 points lower.
+
+        The 2 July 2019 press conference gives the 2018 shares as 10, 5 and 15
+        percentage points higher than 2017's, so 2017 had about 76.57 %, 85.46 %
+        and 66.27 % (rounded differences: approximate); its maxima were 0.72 %
+        (wrongful exit) and 0.22 % (omission). The regional split is not published:
+        50 central counties (the 2018 proportion) are assumed; it only sets the
+        incidence threshold.
+        """
+        return cls(
+            counties=125,
+            central=50,
+            no_wrongful=0.8657 - 0.10,
+            no_omission=0.9046 - 0.05,
+            neither=0.8127 - 0.15,
+            earlier_maxima=((2017, 125, 0.0072, 0.0022), (2016, 28, 0.0134, 0.0107)),
+        )
+
     @property
     def counts(self) -> tuple[int, int, int]:
         """The shares as numbers of counties (245, 256 and 230 of 283 in 2018)."""
