@@ -192,6 +192,7 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         "flip: P(1 household flips) for a county generated at 2.5 % wrongful exits, by design and "
         "sample size: " + "; ".join(cells)
     )
+    claims = []
     for label, dist, seed_part in (
         ("calibrated 2018 counties", realistic, 0),
         ("illustrative counties (median 0.3 % / 0.2 %)", illustrative_distribution(), 1),
@@ -214,6 +215,15 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
             f"'1-2 households will not affect the result' {verdict} "
             f"(fails = P(2 flip) > {claim.tolerance:.0%})"
         )
+        claims.append(claim)
+    lines.append(
+        f"flip: ANSWER: for counties like the 2018 ones the claim holds (P(1-2 households "
+        f"flip the verdict) {claims[0].p_flip2.format(100, 2)} %); it fails for any county "
+        f"near a threshold (one household flips {frag['wrongful_exit'][0] * 100:.0f} % of "
+        f"checks at the wrongful-exit threshold, {frag[worst][0] * 100:.0f} % near the "
+        f"{worst} threshold) and for {claims[1].share_fails.format(100, 0)} % of counties "
+        f"with rates mostly below 1 %"
+    )
 
     # 2. programme
     for label, dist in (
