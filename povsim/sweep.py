@@ -474,26 +474,32 @@ class _Store:
         return self.path / "points" / f"{i:06d}.nc"
 
     def load(self, i: int) -> tuple[np.ndarray, np.ndarray] | None:
-        import xarray as xr
+        import h5netcdf
 
         f = self._file(i)
         if not f.exists():
             return None
-        with xr.open_dataset(f, engine="h5netcdf") as ds:
-            if ds.attrs.get("digest") != self.digest or int(ds.attrs.get("point", -1)) != i:
+        with h5netcdf.File(f, "r") as nc:
+            if nc.attrs.get("digest") != self.digest or int(nc.attrs.get("point", -1)) != i:
                 raise ValueError(f"store point file {str(f)!r} does not belong to this sweep")
-            return ds["ints"].values.astype(np.int64), ds["sums"].values.astype(np.float64)
+            return (
+                np.asarray(nc.variables["ints"][:], np.int64),
+                np.asarray(nc.variables["sums"][:], np.float64),
+            )
 
     def save(self, i: int, ints: np.ndarray, sums: np.ndarray) -> None:
-        import xarray as xr
+        # h5netcdf directly: a valid netCDF-4 file in a few milliseconds (xarray's
+        # writer costs tens of milliseconds a point)
+        import h5netcdf
 
-        ds = xr.Dataset(
-            {"ints": ("count", ints), "sums": ("sum", sums)},
-            attrs={"digest": self.digest, "point": i},
-        )
         f = self._file(i)
         tmp = f.with_name(f.name + ".tmp")
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        with h5netcdf.File(tmp, "w") as nc:
+            nc.dimensions = {"count": ints.size, "sum": sums.size}
+            nc.create_variable("ints", ("count",), data=ints)
+            nc.create_variable("sums", ("sum",), data=sums)
+            nc.attrs["digest"] = self.digest
+            nc.attrs["point"] = i
         os.replace(tmp, f)
 
 
