@@ -79,6 +79,7 @@ class Study:
     seed: int
     crn: tuple | None = None  # (scenario, a, b) for the CRN variance-reduction measurement
     default: bool = False
+    quick: bool = False
 
 
 @dataclass
@@ -250,7 +251,7 @@ def default_study(*, quick: bool = False, checks: int | None = None, seed: int =
         {"measurement.sensitivity": 0.9},
     )
     title = "povsim default study: the 2018 exit spot check of a synthetic county"
-    return Study(title, sweeps, checks, seed, crn=crn, default=True)
+    return Study(title, sweeps, checks, seed, crn=crn, default=True, quick=quick)
 
 
 # -- TOML study files ----------------------------------------------------------------------
