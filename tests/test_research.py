@@ -413,3 +413,12 @@ def test_summary_sections_quick_words():
     for word in ("flip", "programme", "calibration", "rank"):
         assert word in text
     assert "±" in text
+
+
+def test_check_table_validates_grid():
+    with pytest.raises(ValueError, match="grid"):
+        build_check_table(small_scenario(), grid=[0.01, 0.02])
+    with pytest.raises(ValueError, match="grid"):
+        build_check_table(small_scenario(), grid=[0.0, 0.02, 0.01])
+    with pytest.raises(ValueError, match="populations"):
+        build_check_table(small_scenario(), grid=[0.0, 0.02], populations=0)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._seed import as_seed_sequence
+from .._validate import check_count
 from ..scenario import Scenario
 from ..simulate import simulate_checks
 from ._common import population_totals, verdict_from_counts
@@ -209,6 +210,18 @@ def build_check_table(
 ) -> CheckTable:
     """Run the engine on the grid (``len(grid) * populations`` calls of ``checks`` checks)."""
     grid = DEFAULT_GRID if grid is None else np.asarray(grid, dtype=np.float64)
+    if (
+        grid.ndim != 1
+        or grid.size < 2
+        or grid[0] != 0.0
+        or np.any(np.diff(grid) <= 0)
+        or grid[-1] > 1.0
+    ):
+        raise ValueError(
+            "grid must be increasing rates in [0, 1] starting at 0, at least two of them"
+        )
+    populations = check_count("populations", populations, minimum=1)
+    checks = check_count("checks", checks, minimum=1)
     ss = as_seed_sequence(seed)
     pop_seeds = [int(s.generate_state(1, np.uint32)[0]) for s in ss.spawn(populations)]
     check_seeds = ss.spawn(populations)
