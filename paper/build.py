@@ -884,7 +884,7 @@ class Build:
         ax.set_xticks(x, labels)
         ax.set_ylim(50, 100)
         ax.set_ylabel("counties with nothing found (%)")
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
         ax.set_title("Published 2018 shares against the model (±2 MCSE)")
         self.save(fig, "calibration")
 

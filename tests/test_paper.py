@@ -113,3 +113,13 @@ def test_notebooks_are_generated_and_output_free():
                 assert cell.outputs == [] and cell.execution_count is None
         sources = "\n".join(c.source for c in nb.cells)
         assert "POVSIM_QUICK" in sources
+
+
+def test_citation_version_matches_the_package():
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    ns = {}
+    exec((ROOT / "povsim" / "_version.py").read_text(encoding="utf-8"), ns)
+    assert "cff-version: 1.2.0" in text
+    assert f"\nversion: {ns['__version__']}\n" in text
+    for name in ("Kish", "Rogan", "Gladen", "Morris", "Crowther"):
+        assert name in text
