@@ -266,6 +266,11 @@ def test_calibration_recovers_known_parameters(small_table):
     assert rho.low <= 0.5 <= rho.high
     for pred, obs in zip(fit.predictive, observed.statistics, strict=True):
         assert abs(pred.value - obs) < 0.03
+    # posterior predictive programmes: one posterior draw per programme
+    prog = simulate_programme(
+        fit, scenario=small_scenario(), replications=20, seed=2, table=small_table
+    )
+    assert prog.posterior and prog.counties == 283
 
 
 def test_calibration_reports_unreachable_shares(small_table):

@@ -130,6 +130,7 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         f"{f_max * 1e4:.2f} (binomial bound, every county at zero omissions)"
     )
     realistic = fit.distribution()
+    posterior, cal_scenario, cal_table = fit, scenario, table
     if not quick:
         strict = scenario.replace(**{"measurement.specificity": 0.995})
         table2 = build_check_table(strict, grid=grid, populations=6, checks=256, seed=s_table2)
@@ -137,6 +138,7 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         lines += fit2.summary_lines("enumerator specificity 0.995")
         if fit2.reproducible:
             realistic = fit2.distribution()
+            posterior, cal_scenario, cal_table = fit2, strict, table2
         fit17 = calibrate(
             PublishedOutcomes.round_2017(),
             scenario=strict,
@@ -193,13 +195,13 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         "sample size: " + "; ".join(cells)
     )
     claims = []
-    for label, dist, seed_part in (
-        ("calibrated 2018 counties", realistic, 0),
-        ("illustrative counties (median 0.3 % / 0.2 %)", illustrative_distribution(), 1),
+    for label, dist, sc, seed_part in (
+        ("calibrated 2018 counties", realistic, cal_scenario, 0),
+        ("illustrative counties (median 0.3 % / 0.2 %)", illustrative_distribution(), scenario, 1),
     ):
         claim = flip_claim(
             dist,
-            scenario=scenario,
+            scenario=sc,
             counties=24 if quick else 64,
             checks=512,
             seed=s_claim.spawn(2)[seed_part],
@@ -226,16 +228,16 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
     )
 
     # 2. programme
-    for label, dist in (
-        ("calibrated 2018 rates at the posterior mean", realistic),
-        ("illustrative rates", illustrative_distribution()),
+    for label, dist, sc, tab in (
+        ("calibrated 2018 rates, posterior predictive", posterior, cal_scenario, cal_table),
+        ("illustrative rates", illustrative_distribution(), scenario, table),
     ):
         prog = simulate_programme(
             dist,
-            scenario=scenario,
+            scenario=sc,
             replications=200 if quick else 1000,
             seed=s_prog,
-            table=table,
+            table=tab,
         )
         out = prog.summary_lines()
         out[0] = out[0] + f" ({label})"

@@ -177,6 +177,10 @@ class ProgrammeResult:
     catch_rate : Estimate
         Pooled share of all wrongly passed counties that the national check catches.
     distribution : CountyDistribution
+        The distribution (at the posterior mean when ``posterior``).
+    posterior : bool
+        True when each programme drew its own distribution from a calibration's
+        posterior (posterior predictive programmes).
     seed : str
     """
 
@@ -195,6 +199,7 @@ class ProgrammeResult:
     false_fail_rate: Estimate
     catch_rate: Estimate
     distribution: CountyDistribution
+    posterior: bool = False
     seed: str = field(default="")
 
     def summary_lines(self) -> list[str]:
@@ -245,8 +250,11 @@ def simulate_programme(
 
     Parameters
     ----------
-    distribution : CountyDistribution
-        County-level true rates (e.g. from :func:`calibrate`).
+    distribution : CountyDistribution or CalibrationResult
+        County-level true rates. A :class:`CalibrationResult` makes every
+        programme draw its own parameters from the calibration's posterior
+        (posterior predictive programmes: the spread then includes the
+        uncertainty of the fit).
     scenario : Scenario, optional
         County generator, design, measurement and rule of the provincial checks
         (default :meth:`Scenario.official_2018`). The rule must use the point
@@ -286,8 +294,13 @@ def simulate_programme(
     >>> d = CountyDistribution.from_medians(0.0005, 0.0003)  # doctest: +SKIP
     >>> simulate_programme(d, replications=200, seed=1).wrongly_passed.mean  # doctest: +SKIP
     """
-    if not isinstance(distribution, CountyDistribution):
-        raise ValueError(f"distribution must be a CountyDistribution; got {distribution!r}")
+    from .calibration import CalibrationResult
+
+    if not isinstance(distribution, CountyDistribution | CalibrationResult):
+        raise ValueError(
+            "distribution must be a CountyDistribution or a CalibrationResult; "
+            f"got {distribution!r}"
+        )
     scenario = check_scenario(scenario)
     regions = dict(DEFAULT_REGIONS if regions is None else regions)
     if set(regions) - {"central", "western"} or not regions:
@@ -311,6 +324,14 @@ def simulate_programme(
     if national_table is None:
         national_table = table
     rng = np.random.default_rng(rng_ss)
+    if isinstance(distribution, CalibrationResult):
+        wts = distribution.weights / distribution.weights.sum()
+        rows = rng.choice(wts.size, size=replications, p=wts)
+        per_rep = [CountyDistribution(*distribution.draws[i]) for i in rows]
+        summary_distribution = distribution.distribution()
+    else:
+        per_rep = [distribution] * replications
+        summary_distribution = distribution
     central = np.zeros(k_total, dtype=bool)
     central[: regions.get("central", 0)] = True
     province = np.arange(k_total) % provinces
@@ -329,7 +350,7 @@ def simulate_programme(
         )
     }
     for r in range(replications):
-        w, o = distribution.sample(k_total, rng)
+        w, o = per_rep[r].sample(k_total, rng)
         em = table.emulate(w, o, central, rng, checks=1)
         truth = em["true_pass"]
         passed = em["passed"][:, 0]
@@ -366,7 +387,8 @@ def simulate_programme(
         false_pass_rate=_ratio(out["wrongly_passed"], out["truly_failing"]),
         false_fail_rate=_ratio(out["wrongly_failed"], out["truly_passing"]),
         catch_rate=_ratio(out["caught"], out["wrongly_passed"]),
-        distribution=distribution,
+        distribution=summary_distribution,
+        posterior=isinstance(distribution, CalibrationResult),
         seed=str(ss.entropy),
     )
 
