@@ -427,3 +427,10 @@ def test_check_table_validates_grid():
         build_check_table(small_scenario(), grid=[0.0, 0.02, 0.01])
     with pytest.raises(ValueError, match="populations"):
         build_check_table(small_scenario(), grid=[0.0, 0.02], populations=0)
+
+
+def test_summary_sections_validates():
+    with pytest.raises(ValueError, match="quick"):
+        povsim.research.summary_sections(quick="yes", seed=1)
+    with pytest.raises(ValueError, match="seed"):
+        povsim.research.summary_sections(quick=True, seed=-1)

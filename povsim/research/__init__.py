@@ -96,6 +96,8 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
     from ..scenario import Scenario
     from ._table import DEFAULT_GRID, build_check_table
 
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick must be True or False; got {quick!r}")
     ss = as_seed_sequence(seed)
     s_flip, s_claim, s_table, s_cal, s_prog, s_rank, s_rec, s_table2, s_cal2 = ss.spawn(9)
     t0 = time.perf_counter()
