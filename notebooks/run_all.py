@@ -46,6 +46,7 @@ def _kernelspec(root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the notebooks; return the exit status (1 if any failed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebooks to run (default: all)")
     parser.add_argument("--full", action="store_true", help="run without POVSIM_QUICK=1")
@@ -109,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             if out_dir is not None:
                 nbformat.write(nb, out_dir / path.name)
         mode = "full" if args.full else "POVSIM_QUICK=1"
-        print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran ({mode}) in "
-              f"{time.perf_counter() - total:.0f} s")
+        print(
+            f"{len(paths) - len(failures)}/{len(paths)} notebooks ran ({mode}) in "
+            f"{time.perf_counter() - total:.0f} s"
+        )
     if failures:
         print("failed: " + ", ".join(failures), file=sys.stderr)
         return 1

@@ -233,8 +233,10 @@ def markdown_to_html(text: str, *, base: Path | None = None, title: str = "povsi
             out.append(f"<blockquote><p>{_inline(' '.join(quote))}</p></blockquote>")
             continue
         para = []
-        while i < len(lines) and lines[i].strip() and not re.match(
-            r"^(#{1,4}\s|!\[|\||- |>|<!--)", lines[i].strip()
+        while (
+            i < len(lines)
+            and lines[i].strip()
+            and not re.match(r"^(#{1,4}\s|!\[|\||- |>|<!--)", lines[i].strip())
         ):
             para.append(lines[i].strip())
             i += 1
@@ -387,11 +389,11 @@ class Build:
 
     # 1. the model and its inputs
     def model(self) -> None:
+        import inspect
+
         import povsim
         from povsim.research import PublishedOutcomes, simulate_programme
         from povsim.research.programme import DEFAULT_REGIONS
-
-        import inspect
 
         sc = povsim.Scenario.official_2018(region="western")
         self.scenario = sc
@@ -450,7 +452,10 @@ class Build:
         put("prog_counties", count(sum(DEFAULT_REGIONS.values())))
         put("prog_national", count(params["national"].default))
         put("prog_provinces", count(params["provinces"].default))
-        put("quick_note", words("quick build (fewer checks, larger MCSE)" if self.quick else "full build"))
+        put(
+            "quick_note",
+            words("quick build (fewer checks, larger MCSE)" if self.quick else "full build"),
+        )
 
     # 2. the default county under the default check
     def default_check(self) -> None:
@@ -541,7 +546,12 @@ class Build:
         for j, (label, color) in enumerate(zip(meas, ("#0b3c5d", "#d9534f"), strict=True)):
             ax.plot(tv[:, j], ex[:, j], color=color, label=f"exact, {label}")
             ax.errorbar(
-                tv[:, j], p[:, j], yerr=2 * se[:, j], fmt="o", color=color, ms=4,
+                tv[:, j],
+                p[:, j],
+                yerr=2 * se[:, j],
+                fmt="o",
+                color=color,
+                ms=4,
                 label=f"engine ±2 MCSE, {label}",
             )
         ax.axvline(2.0, color="black", linestyle=":", linewidth=1)
@@ -618,9 +628,12 @@ class Build:
         put("oc_x50", mc(*crossing(o1000), digits=2))
         put("oc_x50_perfect", mc(*crossing(perfect), digits=2))
         both = xr.concat(
-            [perfect.expand_dims(measurement=["perfect"]),
-             o1000.drop_vars(["design.households", "design.villages"], errors="ignore")
-             .expand_dims(measurement=["official 2018 (illustrative)"])],
+            [
+                perfect.expand_dims(measurement=["perfect"]),
+                o1000.drop_vars(
+                    ["design.households", "design.villages"], errors="ignore"
+                ).expand_dims(measurement=["official 2018 (illustrative)"]),
+            ],
             dim="measurement",
             coords="minimal",
             compat="override",
@@ -686,13 +699,19 @@ class Build:
         fail_county = sc.replace(**{"county.wrongful_exit_rate": 0.025})
         se_values = [0.6, 0.7, 0.8, 0.9, 1.0]
         ds_se = povsim.sweep(
-            fail_county, {"measurement.sensitivity": se_values}, checks=n, seed=seed,
+            fail_county,
+            {"measurement.sensitivity": se_values},
+            checks=n,
+            seed=seed,
             progress=False,
         )
         sp_values = [0.95, 0.97, 0.98, 0.99, 1.0]
         pass_county = sc.replace(**{"county.wrongful_exit_rate": 0.015})
         ds_sp = povsim.sweep(
-            pass_county, {"measurement.specificity": sp_values}, checks=n, seed=seed,
+            pass_county,
+            {"measurement.specificity": sp_values},
+            checks=n,
+            seed=seed,
             progress=False,
         )
         m = sc.measurement
@@ -700,7 +719,9 @@ class Build:
         put("meas_checks", count(n))
         put("meas_se_low", exact(se_values[0], "{:.1f}", "input"))
         put("meas_sp_list", words("0.95, 0.98 and 1"))
-        tv = float(ds_se.true_value.sel(indicator="wrongful_exit").isel({"measurement.sensitivity": 0}))
+        tv = float(
+            ds_se.true_value.sel(indicator="wrongful_exit").isel({"measurement.sensitivity": 0})
+        )
         put("meas_fail_true", pct(tv, 2, "exact"))
         put("meas_rg", pct(tv * m.effective_sensitivity + (1 - tv) * self.false_flag, 2, "exact"))
         i1 = se_values.index(1.0)
@@ -711,7 +732,9 @@ class Build:
                 f"meas_fp_se{key}",
                 mc(ds_se.p_pass.values[i], ds_se.p_pass_mcse.values[i]),
             )
-        tv2 = float(ds_sp.true_value.sel(indicator="wrongful_exit").isel({"measurement.specificity": 0}))
+        tv2 = float(
+            ds_sp.true_value.sel(indicator="wrongful_exit").isel({"measurement.specificity": 0})
+        )
         put("meas_pass_true", pct(tv2, 2, "exact"))
         for key, v in (("095", 0.95), ("098", 0.98), ("1", 1.0)):
             i = sp_values.index(v)
@@ -725,7 +748,13 @@ class Build:
         ax1, ax2 = fig.subplots(1, 2)
         for ax, ds, values, what, title in (
             (ax1, ds_se, se_values, "false pass", f"(a) county at {tv * 100:.2f} % (truly fails)"),
-            (ax2, ds_sp, sp_values, "false fail", f"(b) county at {tv2 * 100:.2f} % (truly passes)"),
+            (
+                ax2,
+                ds_sp,
+                sp_values,
+                "false fail",
+                f"(b) county at {tv2 * 100:.2f} % (truly passes)",
+            ),
         ):
             p = ds.p_pass.values if what == "false pass" else 1 - ds.p_pass.values
             s = ds.p_pass_mcse.values
@@ -766,7 +795,9 @@ class Build:
                 mc(
                     sub.design_effect.sel(indicator="wrongful_exit"),
                     sub.design_effect_mcse.sel(indicator="wrongful_exit"),
-                    scale=1, digits=2, unit="",
+                    scale=1,
+                    digits=2,
+                    unit="",
                 ),
             )
             put(
@@ -774,7 +805,9 @@ class Build:
                 mc(
                     sub.design_effect.sel(indicator="approval"),
                     sub.design_effect_mcse.sel(indicator="approval"),
-                    scale=1, digits=2, unit="",
+                    scale=1,
+                    digits=2,
+                    unit="",
                 ),
             )
         sub = ds.sel({"design.villages": 25})
@@ -785,7 +818,10 @@ class Build:
         realised = float(self.default_ds.design_effect.sel(indicator="wrongful_exit"))
         put("deff_w_vs_kish", words("lower" if realised < kish_w else "higher"))
         m_all = float(sub.sampled_households.sel(domain="all")) / 25
-        put("deff_kish_a", exact(kish_design_effect(m_all, self.scenario.county.icc_approval), "{:.2f}"))
+        put(
+            "deff_kish_a",
+            exact(kish_design_effect(m_all, self.scenario.county.icc_approval), "{:.2f}"),
+        )
 
     # 8. calibration to the published 2018 results
     def calibration(self) -> None:
@@ -800,18 +836,27 @@ class Build:
             sc, grid=grid, populations=z.table_populations, checks=z.table_checks, seed=s_table
         )
         fit = calibrate(
-            scenario=sc, simulations=z.calibration_simulations,
-            predictive=z.calibration_predictive, seed=s_cal, table=table,
+            scenario=sc,
+            simulations=z.calibration_simulations,
+            predictive=z.calibration_predictive,
+            seed=s_cal,
+            table=table,
         )
         strict_sp = 0.995
         strict = sc.replace(**{"measurement.specificity": strict_sp})
         table2 = build_check_table(
-            strict, grid=grid, populations=z.table_populations, checks=z.table_checks,
+            strict,
+            grid=grid,
+            populations=z.table_populations,
+            checks=z.table_checks,
             seed=s_table2,
         )
         fit2 = calibrate(
-            scenario=strict, simulations=z.calibration_simulations,
-            predictive=z.calibration_predictive, seed=s_cal2, table=table2,
+            scenario=strict,
+            simulations=z.calibration_simulations,
+            predictive=z.calibration_predictive,
+            seed=s_cal2,
+            table=table2,
         )
         self.table, self.fit, self.table2, self.fit2 = table, fit, table2, fit2
         put = self.put
@@ -837,7 +882,10 @@ class Build:
             ),
         )
         put("cal2_sp", exact(strict_sp, "{:.3f}", "input"))
-        put("cal2_false_flags_10k", exact((1 - strict_sp) * sc.measurement.review_false * 1e4, "{:.2f}"))
+        put(
+            "cal2_false_flags_10k",
+            exact((1 - strict_sp) * sc.measurement.review_false * 1e4, "{:.2f}"),
+        )
         put("cal2_reproducible", words("reproduces" if fit2.reproducible else "does not reproduce"))
         mw, mo = fit2.median_wrongful, fit2.median_omission
         put("cal2_median_w", est(mw.mean, digits=3))
@@ -857,8 +905,10 @@ class Build:
             r_pred = z.calibration_predictive
             for col, side in ((4, "pw"), (5, "po")):
                 q = float(row[col])
-                put(f"max_{year}_{side}", mc(q, math.sqrt(q * (1 - q) / r_pred), scale=1,
-                                             digits=2, unit=""))
+                put(
+                    f"max_{year}_{side}",
+                    mc(q, math.sqrt(q * (1 - q) / r_pred), scale=1, digits=2, unit=""),
+                )
 
         import matplotlib
 
@@ -878,8 +928,12 @@ class Build:
         ax.bar(x - 0.27, pub, 0.27, label="published 2018", color="#555555")
         ax.bar(x, ach, 0.27, yerr=2 * ach_se, label="most the 2018 model can give", color="#d9534f")
         ax.bar(
-            x + 0.27, pred2, 0.27, yerr=2 * pred2_se,
-            label=f"fitted, specificity {strict_sp}", color="#0b3c5d",
+            x + 0.27,
+            pred2,
+            0.27,
+            yerr=2 * pred2_se,
+            label=f"fitted, specificity {strict_sp}",
+            color="#0b3c5d",
         )
         ax.set_xticks(x, labels)
         ax.set_ylim(50, 100)
@@ -901,8 +955,12 @@ class Build:
         frag = fragility(ds)
         put = self.put
         put("flip_checks", count(z.flip_checks))
-        for ind, key in (("wrongful_exit", "w"), ("omission", "o"), ("incidence", "inc"),
-                         ("approval", "a")):
+        for ind, key in (
+            ("wrongful_exit", "w"),
+            ("omission", "o"),
+            ("incidence", "inc"),
+            ("approval", "a"),
+        ):
             peak, se, step = frag[ind]
             put(f"flip_peak_{key}", mc(peak, se))
             put(f"flip_step_{key}", pct(step, 1, "mc_mean"))
@@ -912,22 +970,39 @@ class Build:
         put("flip_at_1", mc(sub.p_flip.sel(k=1).values[at], sub.p_flip_mcse.sel(k=1).values[at]))
         put("flip_at_2", mc(sub.p_flip.sel(k=2).values[at], sub.p_flip_mcse.sel(k=2).values[at]))
         sizes = flip_map(
-            sc, indicators=["wrongful_exit"], values={"wrongful_exit": [0.025]},
-            households=(500, 1000, 2000), designs=("two_stage", "stratified"),
-            checks=z.flip_checks, seed=s_map,
+            sc,
+            indicators=["wrongful_exit"],
+            values={"wrongful_exit": [0.025]},
+            households=(500, 1000, 2000),
+            designs=("two_stage", "stratified"),
+            checks=z.flip_checks,
+            seed=s_map,
         )
         for design, dkey in (("two_stage", "ts"), ("stratified", "st")):
             for h in (500, 1000, 2000):
                 c = sizes.sel(design=design, households=h).isel(indicator=0, point=0)
                 put(f"flip_size_{dkey}_{h}", mc(c.p_flip.sel(k=1), c.p_flip_mcse.sel(k=1)))
-        self.put("flip_size_true", pct(float(sizes.true_value.isel(indicator=0, point=0, households=0, design=0)), 2, "exact"))
+        self.put(
+            "flip_size_true",
+            pct(
+                float(sizes.true_value.isel(indicator=0, point=0, households=0, design=0)),
+                2,
+                "exact",
+            ),
+        )
         s_c1, s_c2 = s_claim.spawn(2)
         claims = {}
         for key, dist, s in (
-            ("cal", self.fit2.distribution() if self.fit2.reproducible else self.fit.distribution(), s_c1),
+            (
+                "cal",
+                self.fit2.distribution() if self.fit2.reproducible else self.fit.distribution(),
+                s_c1,
+            ),
             ("ill", illustrative_distribution(), s_c2),
         ):
-            cl = flip_claim(dist, scenario=sc, counties=z.claim_counties, checks=z.claim_checks, seed=s)
+            cl = flip_claim(
+                dist, scenario=sc, counties=z.claim_counties, checks=z.claim_checks, seed=s
+            )
             claims[key] = cl
             put(f"claim_{key}_1", est(cl.p_flip1, digits=2))
             put(f"claim_{key}_2", est(cl.p_flip2, digits=2))
@@ -948,8 +1023,12 @@ class Build:
 
         fig = Figure(figsize=(11, 7.0))
         axes = fig.subplots(2, 2).ravel()
-        names = {"wrongful_exit": "wrongful-exit rate", "omission": "omission rate",
-                 "incidence": "poverty incidence", "approval": "approval"}
+        names = {
+            "wrongful_exit": "wrongful-exit rate",
+            "omission": "omission rate",
+            "incidence": "poverty incidence",
+            "approval": "approval",
+        }
         for ax, ind in zip(axes, ds.indicator.values, strict=True):
             s = ds.sel(indicator=ind).isel(households=0, design=0)
             x = s.true_value.values * 100
@@ -978,16 +1057,22 @@ class Build:
         put = self.put
         put("prog_replications", count(z.programme_replications))
         ill = simulate_programme(
-            illustrative_distribution(), scenario=self.scenario,
-            replications=z.programme_replications, seed=s1, table=self.table,
+            illustrative_distribution(),
+            scenario=self.scenario,
+            replications=z.programme_replications,
+            seed=s1,
+            table=self.table,
         )
         if self.fit2.reproducible:  # the fit that reproduces the published shares
             cal_dist, cal_table = self.fit2.distribution(), self.table2
         else:
             cal_dist, cal_table = self.fit.distribution(), self.table
         cal = simulate_programme(
-            cal_dist, scenario=cal_table.scenario,
-            replications=z.programme_replications, seed=s2, table=cal_table,
+            cal_dist,
+            scenario=cal_table.scenario,
+            replications=z.programme_replications,
+            seed=s2,
+            table=cal_table,
         )
         for key, res in (("ill", ill), ("cal", cal)):
             put(f"prog_{key}_failing", est(res.truly_failing.mean, scale=1, digits=2, unit=""))
@@ -1075,8 +1160,11 @@ class Build:
         p_lo, p_hi = 0.02 - dist, 0.02 + dist
         plan = find_plan((p_lo, 0.05), (p_hi, 0.05), max_n=20_000)
         plan_m = find_plan(
-            (p_lo, 0.05), (p_hi, 0.05), max_n=20_000,
-            sensitivity=m.effective_sensitivity, specificity=m.effective_specificity,
+            (p_lo, 0.05),
+            (p_hi, 0.05),
+            max_n=20_000,
+            sensitivity=m.effective_sensitivity,
+            specificity=m.effective_specificity,
         )
         put("lqas_lo", pct(p_lo, 0))
         put("lqas_risk", pct(0.05, 0))
@@ -1092,15 +1180,16 @@ class Build:
         v = {k: x.text for k, x in self.values.items()}
         self.headlines = [
             f"A county whose population truly has {v['oc_hi_true']} wrongful exits (threshold "
-            f"{v['t_w']}) is passed by the official {v['design_households']}-household check with probability "
-            f"{v['oc_fp_hi']} under the illustrative 2018 measurement, against {v['oc_fp_hi_perfect']} "
-            f"with perfect measurement: under-recording by enumerators and the review chain, not "
-            f"sampling, drives false passes.",
+            f"{v['t_w']}) is passed by the official {v['design_households']}-household check "
+            f"with probability {v['oc_fp_hi']} under the illustrative 2018 measurement, against "
+            f"{v['oc_fp_hi_perfect']} with perfect measurement: under-recording by enumerators "
+            f"and the review chain, not sampling, drives false passes.",
             f"The 1–2 household claim depends on where the county is: for counties like the "
             f"calibrated 2018 ones P(2 households flip the verdict) is {v['claim_cal_2']}; for a "
             f"county at the wrongful-exit threshold one household flips it with probability "
-            f"{v['flip_at_1']}, and among illustrative counties (median rates {v['ill_median_w']} / "
-            f"{v['ill_median_o']}) the claim fails for {v['claim_ill_share']} of counties.",
+            f"{v['flip_at_1']}, and among illustrative counties (median rates "
+            f"{v['ill_median_w']} / {v['ill_median_o']}) the claim fails for "
+            f"{v['claim_ill_share']} of counties.",
             (
                 f"Under the illustrative measurement (about {v['false_flags_10k']} surviving false "
                 f"flags per 10,000 sampled households) no distribution of county rates reproduces "
