@@ -239,6 +239,7 @@ def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int, re
         out_int,
         out_flt,
         out_rec,
+        tables=_k.fresh_tables_for(prep.fresh, prep.cint, prep.cflt, prep.size_cdf, prep.design),
     )
     if record:
         return out_int, out_flt, out_rec.reshape(-1, _k.C_NFIELDS)

@@ -30,12 +30,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
 from . import population as pop
 from . import rule as rl
 from ._jit import jit
 from .rng import (
+    PURPOSE_FRESH_VILLAGES,
     PURPOSE_MEASUREMENT,
     PURPOSE_SAMPLING,
     PURPOSE_TEAMS,
@@ -43,7 +43,16 @@ from .rng import (
     seed_stream,
     uniform,
 )
-from .samplers import binomial, binomial_u
+from .samplers import binomial, binomial_u, hypergeometric
+from .tables import (
+    TB_DISAPPROVE,
+    TB_OMISSION,
+    TB_REG_NONPOOR,
+    TB_REG_POOR,
+    TB_REMAINING,
+    TB_SIZES,
+    TB_WRONGFUL,
+)
 
 BLOCK = 1024
 
@@ -167,15 +176,17 @@ def _team_prob(tq, tu, t, problem, meas):
 
 
 @jit
-def _flag_bound(meas, problem):
-    """An upper bound of every team's flag probability (the exact one when teams are alike)."""
-    if problem:
-        if meas[M_TEAM_SD] > 0.0:
-            return meas[M_REVIEW_TRUE]
-        return meas[M_SENSITIVITY] * meas[M_REVIEW_TRUE]
+def _flag_bounds(meas):
+    """Upper bounds of every team's flag probability without and with a true problem.
+
+    They are the exact probabilities when teams are alike (``team_sd == 0``).
+    """
     if meas[M_TEAM_SD] > 0.0:
-        return meas[M_REVIEW_FALSE]
-    return (1.0 - meas[M_SPECIFICITY]) * meas[M_REVIEW_FALSE]
+        return meas[M_REVIEW_FALSE], meas[M_REVIEW_TRUE]
+    return (
+        (1.0 - meas[M_SPECIFICITY]) * meas[M_REVIEW_FALSE],
+        meas[M_SENSITIVITY] * meas[M_REVIEW_TRUE],
+    )
 
 
 @jit
@@ -270,18 +281,18 @@ def _check_two_stage(
 ):
     """One two-stage check: villages, then households per village, measured village by village."""
     replace = design[D_REPLACE] != 0
-    q0 = _flag_bound(meas, 0)
-    q1 = _flag_bound(meas, 1)
+    q0, q1 = _flag_bounds(meas)
+    zero = np.int64(0)
     m = design[D_VILLAGES]
     m_poor = design[D_POOR_VILLAGES]
     n_vill = vperm.shape[0]
     if m_poor >= 0:
-        got = _pick_villages(s_state, vperm, 0, n_poor, m_poor, replace, vsel, 0, swaps)
+        got = _pick_villages(s_state, vperm, zero, n_poor, m_poor, replace, vsel, zero, swaps)
         got = _pick_villages(
             s_state, vperm, n_poor, n_vill - n_poor, m - m_poor, replace, vsel, got, swaps
         )
     else:
-        got = _pick_villages(s_state, vperm, 0, n_vill, m, replace, vsel, 0, swaps)
+        got = _pick_villages(s_state, vperm, zero, n_vill, m, replace, vsel, zero, swaps)
     b = design[D_PER_VILLAGE]
     b_reg = design[D_PER_VILLAGE_REGISTERED]
     n_seg = 2 if b_reg >= 0 else 1
@@ -390,8 +401,7 @@ def _check_households(
         n_strata = 3
         wanted = (n_exited, n_reg - n_exited, design[D_HOUSEHOLDS] - n_reg)
         bounds = (strata_bounds[0], strata_bounds[1], strata_bounds[2], strata_bounds[3])
-    q0 = _flag_bound(meas, 0)
-    q1 = _flag_bound(meas, 1)
+    q0, q1 = _flag_bounds(meas)
     for s in range(n_strata):
         lo = bounds[s]
         n = bounds[s + 1] - lo
@@ -565,10 +575,7 @@ def _finish_check(
     o_hat = x_o / n_o if n_o > 0 else 0.0
     a_hat = x_a / n if n > 0 else 0.0
     inc_hat = rl.incidence_of(w_hat, o_hat, r_p, e_p, n_p)
-    _add_moments(rf, 0, inc_hat, true_inc, shift[0])
-    _add_moments(rf, 1, w_hat, true_w, shift[1])
-    _add_moments(rf, 2, o_hat, true_o, shift[2])
-    _add_moments(rf, 3, a_hat, true_a, shift[3])
+    _add_moments(rf, inc_hat, w_hat, o_hat, a_hat, true_inc, true_w, true_o, true_a, shift)
     if record.shape[0] > 0:
         row = record[c - first]
         row[C_X_W] = x_w
@@ -589,16 +596,24 @@ def _finish_check(
 
 
 @jit
-def _run_block(
-    b,
-    checks,
+def _n_slots(design, meas, n_villages):
+    """Team slots a check draws: sampled-village positions (two-stage) or county villages."""
+    teams = int(meas[M_TEAMS])
+    if design[D_KIND] == TWO_STAGE:
+        m_vill = max(design[D_VILLAGES], 1)
+        return min(teams, m_vill) if teams > 0 else m_vill
+    return teams if teams > 0 else max(n_villages, 1)
+
+
+@jit(nogil=True)
+def _one_check(
+    c,
+    first,
     key,
-    fresh,
     village_start,
     stratum_start,
-    village_poor,
     village_order,
-    n_poor_villages,
+    n_poor,
     size,
     status,
     problem,
@@ -607,189 +622,180 @@ def _run_block(
     strata_index,
     strata_bounds,
     totals,
-    cint,
-    cflt,
-    size_cdf,
+    design,
+    meas,
+    rule,
+    shift,
+    states,
+    stamp,
+    work,
+    scratch,
+    ri,
+    rf,
+    record,
+):
+    """Check ``c`` of one concrete population (any design); returns the next mark stamp."""
+    mark, vsel, swaps, gsz, gcnt, acc, hist, tq, tu = work
+    n_slots = tq.shape[0]
+    s_state = states[0]
+    m_state = states[1]
+    t_state = states[2]
+    t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
+    seed_stream(s_state, key, c, PURPOSE_SAMPLING)
+    seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
+    if meas[M_TEAM_SD] > 0.0:
+        seed_stream(t_state, key, c, PURPOSE_TEAMS)
+        for t in range(n_slots):
+            tu[t, 0] = uniform(t_state)
+            tu[t, 1] = uniform(t_state)
+            tq[t, 0] = -1.0
+            tq[t, 1] = -1.0
+    for i in range(A_NFIELDS):
+        acc[i] = 0
+    for i in range(4):
+        for j in range(hist.shape[1]):
+            hist[i, j] = 0
+    teams = int(meas[M_TEAMS])
+    if design[D_KIND] == TWO_STAGE:
+        stamp = _check_two_stage(
+            s_state,
+            m_state,
+            design,
+            meas,
+            teams,
+            village_start,
+            stratum_start,
+            village_order,
+            n_poor,
+            size,
+            status,
+            problem,
+            approve,
+            mark,
+            stamp,
+            vsel,
+            swaps,
+            tq,
+            tu,
+            acc,
+            hist,
+            gsz,
+            gcnt,
+        )
+    else:
+        stamp = _check_households(
+            s_state,
+            m_state,
+            design,
+            meas,
+            teams,
+            strata_index,
+            strata_bounds,
+            hh_village,
+            totals,
+            size,
+            status,
+            problem,
+            approve,
+            mark,
+            stamp,
+            tq,
+            tu,
+            acc,
+            hist,
+        )
+    _finish_check(
+        c,
+        first,
+        m_state,
+        acc,
+        hist,
+        totals,
+        rule,
+        meas,
+        shift,
+        t_inc,
+        t_w,
+        t_o,
+        t_a,
+        true_pass,
+        scratch,
+        ri,
+        rf,
+        record,
+    )
+    return stamp
+
+
+@jit(nogil=True)
+def _block_fixed(
+    b,
+    checks,
+    key,
+    village_start,
+    stratum_start,
+    village_order,
+    n_poor,
+    size,
+    status,
+    problem,
+    approve,
+    hh_village,
+    strata_index,
+    strata_bounds,
+    totals,
     design,
     meas,
     rule,
     shift,
     max_size,
-    max_sample,
     ri,
     rf,
     record,
 ):
-    """Run the checks of block ``b`` and add their counts to ``ri`` and sums to ``rf``.
-
-    When ``record`` has rows, check ``c`` of the block is also written to
-    ``record[c - b * BLOCK]`` (fields ``C_*``).
-    """
-    s_state = np.empty(4, np.uint64)
-    m_state = np.empty(4, np.uint64)
-    t_state = np.empty(4, np.uint64)
-    two_stage = design[D_KIND] == TWO_STAGE
-    if fresh:
-        n_vill = cint[pop.CI_VILLAGES]
-        hmax = n_vill * cint[pop.CI_HH_HIGH]
-        high = cint[pop.CI_HH_HIGH]
-        f_vstart = np.empty(n_vill + 1, np.int64)
-        f_sstart = np.empty((n_vill, 4), np.int64)
-        f_vpoor = np.empty(n_vill, np.bool_)
-        f_size = np.empty(hmax, np.int64)
-        f_status = np.empty(hmax, np.int8)
-        f_problem = np.empty(hmax, np.bool_)
-        f_approve = np.empty(hmax, np.bool_)
-        f_hh_village = np.empty(hmax, np.int64)
-        f_strata_index = np.empty(hmax, np.int64)
-        f_strata_bounds = np.empty(4, np.int64)
-        f_totals = np.empty(pop.T_NTOTALS, np.float64)
-        f_order = np.arange(n_vill)
-        sc_size = np.empty(high, np.int64)
-        sc_status = np.empty(high, np.int8)
-        sc_problem = np.empty(high, np.bool_)
-        sc_approve = np.empty(high, np.bool_)
-        n_poor = cint[pop.CI_POOR_VILLAGES]
-    else:
-        n_vill = village_order.shape[0]
-        hmax = size.shape[0]
-        f_vstart = village_start
-        f_sstart = stratum_start
-        f_size = size
-        f_status = status
-        f_problem = problem
-        f_approve = approve
-        f_hh_village = hh_village
-        f_strata_index = strata_index
-        f_strata_bounds = strata_bounds
-        f_totals = totals
-        f_order = village_order.copy()
-        sc_size = np.empty(0, np.int64)
-        sc_status = np.empty(0, np.int8)
-        sc_problem = np.empty(0, np.bool_)
-        sc_approve = np.empty(0, np.bool_)
-        f_vpoor = village_poor
-        n_poor = n_poor_villages
-    mark = np.full(max(hmax, 1), -1, np.int64)
-    stamp = 0
+    """Run the checks of block ``b`` on the fixed population (counts into ``ri``, ``rf``)."""
+    states = np.empty((3, 4), np.uint64)
+    order = village_order.copy()  # shuffled in place and restored by every check
     m_vill = max(design[D_VILLAGES], 1)
-    vsel = np.empty(m_vill, np.int64)
-    swaps = np.empty(m_vill, np.int64)
-    b_max = max(design[D_PER_VILLAGE], 1)
-    gsz = np.empty((4, b_max), np.int64)
-    gcnt = np.zeros(4, np.int64)
-    acc = np.zeros(A_NFIELDS, np.int64)
-    hist = np.zeros((4, max_size + 1), np.int64)
+    n_slots = _n_slots(design, meas, order.shape[0])
+    work = (
+        np.full(max(size.shape[0], 1), -1, np.int64),
+        np.empty(m_vill, np.int64),
+        np.empty(m_vill, np.int64),
+        np.empty((4, max(design[D_PER_VILLAGE], 1)), np.int64),
+        np.zeros(4, np.int64),
+        np.zeros(A_NFIELDS, np.int64),
+        np.zeros((4, max_size + 1), np.int64),
+        np.empty((n_slots, 2), np.float64),
+        np.empty((n_slots, 2), np.float64),
+    )
     scratch = rl.margin_scratch_jit(max_size)
-    teams = int(meas[M_TEAMS])
-    if two_stage:
-        n_slots = min(teams, m_vill) if teams > 0 else m_vill
-    else:
-        n_slots = teams if teams > 0 else n_vill
-    tq = np.empty((n_slots, 2), np.float64)
-    tu = np.empty((n_slots, 2), np.float64)
-    team_sd = meas[M_TEAM_SD]
-
+    stamp = np.int64(0)
     first = b * BLOCK
-    last = min(first + BLOCK, checks)
-    for c in range(first, last):
-        if fresh:
-            pop.generate_population(
-                key,
-                c,
-                cint,
-                cflt,
-                size_cdf,
-                f_vstart,
-                f_sstart,
-                f_vpoor,
-                f_size,
-                f_status,
-                f_problem,
-                f_approve,
-                sc_size,
-                sc_status,
-                sc_problem,
-                sc_approve,
-            )
-            pop.population_totals(f_vstart[-1], f_size, f_status, f_problem, f_approve, f_totals)
-            if not two_stage:
-                index_strata(f_vstart, f_status, f_hh_village, f_strata_index, f_strata_bounds)
-        t_inc, t_w, t_o, t_a, true_pass = _truth(f_totals, rule)
-        seed_stream(s_state, key, c, PURPOSE_SAMPLING)
-        seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
-        if team_sd > 0.0:
-            seed_stream(t_state, key, c, PURPOSE_TEAMS)
-            for t in range(n_slots):
-                tu[t, 0] = uniform(t_state)
-                tu[t, 1] = uniform(t_state)
-                tq[t, 0] = -1.0
-                tq[t, 1] = -1.0
-        acc[:] = 0
-        hist[:, :] = 0
-        if two_stage:
-            stamp = _check_two_stage(
-                s_state,
-                m_state,
-                design,
-                meas,
-                teams,
-                f_vstart,
-                f_sstart,
-                f_order,
-                n_poor,
-                f_size,
-                f_status,
-                f_problem,
-                f_approve,
-                mark,
-                stamp,
-                vsel,
-                swaps,
-                tq,
-                tu,
-                acc,
-                hist,
-                gsz,
-                gcnt,
-            )
-        else:
-            stamp = _check_households(
-                s_state,
-                m_state,
-                design,
-                meas,
-                teams,
-                f_strata_index,
-                f_strata_bounds,
-                f_hh_village,
-                f_totals,
-                f_size,
-                f_status,
-                f_problem,
-                f_approve,
-                mark,
-                stamp,
-                tq,
-                tu,
-                acc,
-                hist,
-            )
-        _finish_check(
+    for c in range(first, min(first + BLOCK, checks)):
+        stamp = _one_check(
             c,
             first,
-            m_state,
-            acc,
-            hist,
-            f_totals,
-            rule,
+            key,
+            village_start,
+            stratum_start,
+            order,
+            n_poor,
+            size,
+            status,
+            problem,
+            approve,
+            hh_village,
+            strata_index,
+            strata_bounds,
+            totals,
+            design,
             meas,
+            rule,
             shift,
-            t_inc,
-            t_w,
-            t_o,
-            t_a,
-            true_pass,
+            states,
+            stamp,
+            work,
             scratch,
             ri,
             rf,
@@ -797,24 +803,127 @@ def _run_block(
         )
 
 
-@jit(inline="always")
-def _add_moments(rf, j, est, truth, shift):
-    base = j * F_STRIDE
-    d = est - shift
-    d2 = d * d
-    rf[base + F_D1] += d
-    rf[base + F_D2] += d2
-    rf[base + F_D3] += d2 * d
-    rf[base + F_D4] += d2 * d2
-    e = est - truth
-    rf[base + F_E1] += e
-    rf[base + F_E2] += e * e
-    t = truth - shift
-    rf[base + F_T1] += t
-    rf[base + F_T2] += t * t
+@jit(nogil=True)
+def _block_fresh_generated(
+    b, checks, key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, ri, rf, record
+):
+    """Run the checks of block ``b``, each on its own population drawn household by household."""
+    n_vill = cint[pop.CI_VILLAGES]
+    high = cint[pop.CI_HH_HIGH]
+    hmax = n_vill * high
+    vstart = np.empty(n_vill + 1, np.int64)
+    sstart = np.empty((n_vill, 4), np.int64)
+    vpoor = np.empty(n_vill, np.bool_)
+    size = np.empty(hmax, np.int64)
+    status = np.empty(hmax, np.int8)
+    problem = np.empty(hmax, np.bool_)
+    approve = np.empty(hmax, np.bool_)
+    hh_village = np.empty(hmax, np.int64)
+    strata_index = np.empty(hmax, np.int64)
+    strata_bounds = np.empty(4, np.int64)
+    totals = np.empty(pop.T_NTOTALS, np.float64)
+    order = np.arange(n_vill)
+    sc_size = np.empty(high, np.int64)
+    sc_status = np.empty(high, np.int8)
+    sc_problem = np.empty(high, np.bool_)
+    sc_approve = np.empty(high, np.bool_)
+    states = np.empty((3, 4), np.uint64)
+    m_vill = max(design[D_VILLAGES], 1)
+    n_slots = _n_slots(design, meas, n_vill)
+    work = (
+        np.full(max(hmax, 1), -1, np.int64),
+        np.empty(m_vill, np.int64),
+        np.empty(m_vill, np.int64),
+        np.empty((4, max(design[D_PER_VILLAGE], 1)), np.int64),
+        np.zeros(4, np.int64),
+        np.zeros(A_NFIELDS, np.int64),
+        np.zeros((4, max_size + 1), np.int64),
+        np.empty((n_slots, 2), np.float64),
+        np.empty((n_slots, 2), np.float64),
+    )
+    scratch = rl.margin_scratch_jit(max_size)
+    stamp = np.int64(0)
+    first = b * BLOCK
+    two_stage = design[D_KIND] == TWO_STAGE
+    for c in range(first, min(first + BLOCK, checks)):
+        pop.generate_population(
+            key,
+            c,
+            cint,
+            cflt,
+            size_cdf,
+            vstart,
+            sstart,
+            vpoor,
+            size,
+            status,
+            problem,
+            approve,
+            sc_size,
+            sc_status,
+            sc_problem,
+            sc_approve,
+        )
+        pop.population_totals(vstart[-1], size, status, problem, approve, totals)
+        if not two_stage:
+            index_strata(vstart, status, hh_village, strata_index, strata_bounds)
+        stamp = _one_check(
+            c,
+            first,
+            key,
+            vstart,
+            sstart,
+            order,
+            cint[pop.CI_POOR_VILLAGES],
+            size,
+            status,
+            problem,
+            approve,
+            hh_village,
+            strata_index,
+            strata_bounds,
+            totals,
+            design,
+            meas,
+            rule,
+            shift,
+            states,
+            stamp,
+            work,
+            scratch,
+            ri,
+            rf,
+            record,
+        )
 
 
-@jit(parallel=True)
+@jit
+def _add_moments(rf, inc, w, o, a, t_inc, t_w, t_o, t_a, shift):
+    """Add one check's estimates and truths of the four indicators to the sums ``rf``."""
+    for j in range(4):
+        if j == 0:
+            est, truth = inc, t_inc
+        elif j == 1:
+            est, truth = w, t_w
+        elif j == 2:
+            est, truth = o, t_o
+        else:
+            est, truth = a, t_a
+        base = j * F_STRIDE
+        d = est - shift[j]
+        d2 = d * d
+        rf[base + F_D1] += d
+        rf[base + F_D2] += d2
+        rf[base + F_D3] += d2 * d
+        rf[base + F_D4] += d2 * d2
+        e = est - truth
+        rf[base + F_E1] += e
+        rf[base + F_E2] += e * e
+        t = truth - shift[j]
+        rf[base + F_T1] += t
+        rf[base + F_T2] += t * t
+
+
 def run_blocks(
     first_block,
     n_blocks,
@@ -846,25 +955,38 @@ def run_blocks(
     out_int,
     out_flt,
     out_rec,
+    tables=None,
 ):
     """Run blocks ``first_block .. first_block + n_blocks - 1`` in parallel.
 
     ``out_int`` (int64[n_blocks, I_NCOUNTS]) and ``out_flt``
     (float64[n_blocks, F_NSUMS]) receive one row per block; rows are zeroed here.
     ``out_rec`` is float64[n_blocks, BLOCK, C_NFIELDS] to record every check, or
-    float64[n_blocks, 0, C_NFIELDS] not to.
+    float64[n_blocks, 0, C_NFIELDS] not to. ``tables`` (fresh two-stage designs
+    without replacement, from :func:`fresh_tables_for`) selects the kernel that
+    draws populations as village counts.
+
+    Blocks are handed out one at a time to ``numba.get_num_threads()`` Python
+    threads that run the ``nogil`` block kernels; each block writes only its own
+    rows, so the result does not depend on which thread ran it. (A ``prange``
+    loop would do the same but doubles the compilation time.)
     """
-    for bi in prange(n_blocks):
-        out_int[bi, :] = 0
-        out_flt[bi, :] = 0.0
-        _run_block(
-            first_block + bi,
-            checks,
+    import itertools
+    import threading
+
+    import numba
+
+    if fresh and tables is not None:
+        args = (key, cint, size_cdf, *tables, design, meas, rule, shift, max_size)
+        kernel = _block_fresh_two_stage
+    elif fresh:
+        args = (key, cint, cflt, size_cdf, design, meas, rule, shift, max_size)
+        kernel = _block_fresh_generated
+    else:
+        args = (
             key,
-            fresh,
             village_start,
             stratum_start,
-            village_poor,
             village_order,
             n_poor_villages,
             size,
@@ -875,19 +997,39 @@ def run_blocks(
             strata_index,
             strata_bounds,
             totals,
-            cint,
-            cflt,
-            size_cdf,
             design,
             meas,
             rule,
             shift,
             max_size,
-            max_sample,
-            out_int[bi],
-            out_flt[bi],
-            out_rec[bi],
         )
+        kernel = _block_fixed
+    counter = itertools.count()
+    errors = []
+
+    def work():
+        try:
+            while True:
+                bi = next(counter)  # atomic under the GIL
+                if bi >= n_blocks:
+                    return
+                out_int[bi, :] = 0
+                out_flt[bi, :] = 0.0
+                kernel(first_block + bi, checks, *args, out_int[bi], out_flt[bi], out_rec[bi])
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+
+    threads = max(1, min(int(numba.get_num_threads()), n_blocks))
+    if threads == 1:
+        work()
+    else:
+        pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
 
 
 @jit
@@ -896,3 +1038,257 @@ def fold_sums(rows, acc):
     for i in range(rows.shape[0]):
         for j in range(rows.shape[1]):
             acc[j] += rows[i, j]
+
+
+@jit
+def table_draw(u, cdf, rows, r):
+    """Inverse CDF at ``u`` of table row ``r`` (see :mod:`.tables`): binary search."""
+    off = rows[r, 0]
+    lo = 0
+    hi = rows[r, 2] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cdf[off + mid] > u:
+            hi = mid
+        else:
+            lo = mid + 1
+    return rows[r, 1] + lo
+
+
+@jit
+def _sum_of_sizes(f_state, households, cdf, rows, base):
+    """Persons of ``households`` independent households: one table draw per binary digit."""
+    total = 0
+    j = 0
+    m = households
+    while m > 0:
+        if m & 1:
+            total += table_draw(uniform(f_state), cdf, rows, base[TB_SIZES] + j)
+        m >>= 1
+        j += 1
+    return total
+
+
+@jit
+def _draw_size(state, size_cdf):
+    u = uniform(state)
+    k = 0
+    while k < size_cdf.shape[0] - 1 and u >= size_cdf[k]:
+        k += 1
+    return k + 1
+
+
+@jit(nogil=True)
+def _block_fresh_two_stage(
+    b,
+    checks,
+    key,
+    cint,
+    size_cdf,
+    cdf,
+    rows,
+    base,
+    design,
+    meas,
+    rule,
+    shift,
+    max_size,
+    ri,
+    rf,
+    record,
+):
+    """Run the checks of block ``b``, each on a fresh population drawn as village counts.
+
+    What a two-stage check observes of its population is the sampled villages in
+    detail and the county only through its totals, so population ``c`` is drawn
+    village by village as counts, each exactly from its law given the counts
+    before it (:mod:`.tables`): households ``n``, registered ``~ Bin(n, share)``,
+    remaining ``~ Bin(registered, share)``, wrongful exits among the exited,
+    omissions among the never registered and disapprovals among all
+    households beta-binomial (the village rates of the county model integrated
+    out). In a sampled village, the sample's composition is then drawn by
+    hypergeometric laws given the village counts (approval is independent of
+    registry status given the village, so the sample's disapprovals are
+    hypergeometric in the whole village), and each sampled household's size
+    from the size law. Persons of the households not sampled are sums of
+    independent sizes. The law of every count a check uses is the one of
+    :func:`povsim._engine.population.generate_population` (without replacement
+    only; with replacement the kernel draws whole populations).
+    """
+    n_vill = cint[pop.CI_VILLAGES]
+    n_poor = cint[pop.CI_POOR_VILLAGES]
+    low = cint[pop.CI_HH_LOW]
+    span = cint[pop.CI_HH_HIGH] - low + 1
+    m_vill = max(design[D_VILLAGES], 1)
+    b_per = design[D_PER_VILLAGE]
+    b_reg = design[D_PER_VILLAGE_REGISTERED]
+    teams = int(meas[M_TEAMS])
+    n_slots = _n_slots(design, meas, n_vill)
+    order = np.arange(n_vill)
+    slot_of = np.full(n_vill, -1, np.int64)
+    vsel = np.empty(m_vill, np.int64)
+    swaps = np.empty(m_vill, np.int64)
+    gsz = np.empty((4, max(b_per, 1)), np.int64)
+    gcnt = np.zeros(4, np.int64)
+    acc = np.zeros(A_NFIELDS, np.int64)
+    hist = np.zeros((4, max_size + 1), np.int64)
+    tq = np.empty((n_slots, 2), np.float64)
+    tu = np.empty((n_slots, 2), np.float64)
+    totals = np.zeros(pop.T_NTOTALS, np.float64)
+    scratch = rl.margin_scratch_jit(max_size)
+    states = np.empty((4, 4), np.uint64)
+    s_state = states[0]
+    m_state = states[1]
+    t_state = states[2]
+    f_state = states[3]
+    q0, q1 = _flag_bounds(meas)
+    zero = np.int64(0)
+    m_poor = design[D_POOR_VILLAGES]
+    first = b * BLOCK
+    for c in range(first, min(first + BLOCK, checks)):
+        seed_stream(s_state, key, c, PURPOSE_SAMPLING)
+        seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
+        seed_stream(f_state, key, c, PURPOSE_FRESH_VILLAGES)
+        if meas[M_TEAM_SD] > 0.0:
+            seed_stream(t_state, key, c, PURPOSE_TEAMS)
+            for t in range(n_slots):
+                tu[t, 0] = uniform(t_state)
+                tu[t, 1] = uniform(t_state)
+                tq[t, 0] = -1.0
+                tq[t, 1] = -1.0
+        for i in range(A_NFIELDS):
+            acc[i] = 0
+        for i in range(4):
+            for j in range(max_size + 1):
+                hist[i, j] = 0
+        # which villages the check samples (villages are exchangeable in their class)
+        if m_poor >= 0:
+            got = _pick_villages(s_state, order, zero, n_poor, m_poor, False, vsel, zero, swaps)
+            got = _pick_villages(
+                s_state, order, n_poor, n_vill - n_poor, m_vill - m_poor, False, vsel, got, swaps
+            )
+        else:
+            got = _pick_villages(s_state, order, zero, n_vill, m_vill, False, vsel, zero, swaps)
+        for j in range(got):
+            slot_of[vsel[j]] = j
+        hh = 0
+        n_exited = 0
+        n_remaining = 0
+        n_nonreg = 0
+        n_wrongful = 0
+        n_omitted = 0
+        n_disapprove = 0
+        # sampled households and their persons by category: exited ok, wrongful, nonreg ok, omitted
+        s_cnt = np.zeros(4, np.int64)
+        s_persons = np.zeros(4, np.int64)
+        n_all = 0
+        approvers = 0
+        for v in range(n_vill):
+            n_v = low + min(int(uniform(f_state) * span), span - 1)
+            fam = TB_REG_POOR if v < n_poor else TB_REG_NONPOOR
+            reg = table_draw(uniform(f_state), cdf, rows, base[fam] + n_v - low)
+            rem = table_draw(uniform(f_state), cdf, rows, base[TB_REMAINING] + reg)
+            ex = reg - rem
+            nonreg = n_v - reg
+            wrong = table_draw(uniform(f_state), cdf, rows, base[TB_WRONGFUL] + ex)
+            omit = table_draw(uniform(f_state), cdf, rows, base[TB_OMISSION] + nonreg)
+            dis = table_draw(uniform(f_state), cdf, rows, base[TB_DISAPPROVE] + n_v - low)
+            hh += n_v
+            n_exited += ex
+            n_remaining += rem
+            n_nonreg += nonreg
+            n_wrongful += wrong
+            n_omitted += omit
+            n_disapprove += dis
+            j = slot_of[v]
+            if j < 0:
+                continue
+            slot_of[v] = -1
+            # the sample's composition in this village, given its counts
+            if b_reg >= 0:
+                k_reg = min(b_reg, reg)
+                k_non = min(b_per - b_reg, nonreg)
+                rem_s = hypergeometric(s_state, reg, rem, k_reg)
+                ex_s = k_reg - rem_s
+            else:
+                k_all = min(b_per, n_v)
+                ex_s = hypergeometric(s_state, n_v, ex, k_all)
+                rem_s = hypergeometric(s_state, n_v - ex, rem, k_all - ex_s)
+                k_reg = ex_s + rem_s
+                k_non = k_all - k_reg
+            wrong_s = hypergeometric(s_state, ex, wrong, ex_s)
+            omit_s = hypergeometric(s_state, nonreg, omit, k_non)
+            dis_s = hypergeometric(s_state, n_v, dis, k_reg + k_non)
+            n_all += k_reg + k_non
+            approvers += k_reg + k_non - dis_s
+            gcnt[0] = ex_s - wrong_s
+            gcnt[1] = wrong_s
+            gcnt[2] = k_non - omit_s
+            gcnt[3] = omit_s
+            for g in range(4):
+                hu = H_WU if g < 2 else H_OU
+                for i in range(gcnt[g]):
+                    sz = _draw_size(s_state, size_cdf)
+                    gsz[g, i] = sz
+                    hist[hu, sz] += 1
+                    s_persons[g] += sz
+                s_cnt[g] += gcnt[g]
+            _measure_village(
+                m_state, j % teams if teams > 0 else j, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt
+            )
+        # persons: sampled households' sizes plus sums of independent sizes for the rest
+        p_ok_e = s_persons[0] + _sum_of_sizes(
+            f_state, n_exited - n_wrongful - s_cnt[0], cdf, rows, base
+        )
+        p_wrong = s_persons[1] + _sum_of_sizes(f_state, n_wrongful - s_cnt[1], cdf, rows, base)
+        p_ok_n = s_persons[2] + _sum_of_sizes(
+            f_state, n_nonreg - n_omitted - s_cnt[2], cdf, rows, base
+        )
+        p_omit = s_persons[3] + _sum_of_sizes(f_state, n_omitted - s_cnt[3], cdf, rows, base)
+        p_rem = _sum_of_sizes(f_state, n_remaining, cdf, rows, base)
+        totals[pop.T_EXITED_PERSONS] = p_ok_e + p_wrong
+        totals[pop.T_WRONGFUL_PERSONS] = p_wrong
+        totals[pop.T_NONREG_PERSONS] = p_ok_n + p_omit
+        totals[pop.T_OMITTED_PERSONS] = p_omit
+        totals[pop.T_REMAINING_PERSONS] = p_rem
+        totals[pop.T_HOUSEHOLDS] = hh
+        totals[pop.T_APPROVING] = hh - n_disapprove
+        totals[pop.T_EXITED_HH] = n_exited
+        totals[pop.T_REMAINING_HH] = n_remaining
+        totals[pop.T_NONREG_HH] = n_nonreg
+        acc[A_N] += n_all
+        acc[A_APPROVERS] += approvers
+        acc[A_N_W] += s_persons[0] + s_persons[1]
+        acc[A_HH_W] += s_cnt[0] + s_cnt[1]
+        acc[A_N_O] += s_persons[2] + s_persons[3]
+        acc[A_HH_O] += s_cnt[2] + s_cnt[3]
+        t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
+        _finish_check(
+            c,
+            first,
+            m_state,
+            acc,
+            hist,
+            totals,
+            rule,
+            meas,
+            shift,
+            t_inc,
+            t_w,
+            t_o,
+            t_a,
+            true_pass,
+            scratch,
+            ri,
+            rf,
+            record,
+        )
+
+
+def fresh_tables_for(fresh, cint, cflt, size_cdf, design):
+    """Tables for :func:`_block_fresh_two_stage` where it applies, else None."""
+    if not fresh or design[D_KIND] != TWO_STAGE or design[D_REPLACE] != 0:
+        return None
+    from .tables import fresh_tables
+
+    return fresh_tables(cint, cflt, size_cdf)

@@ -30,11 +30,14 @@ from numba import uint64
 
 from ._jit import jit
 
-PURPOSE_HOUSEHOLDS = 0
-PURPOSE_VILLAGES = 1
-PURPOSE_SAMPLING = 2
-PURPOSE_MEASUREMENT = 3
-PURPOSE_TEAMS = 4
+# numpy scalars, not Python ints: numba compiles a function once per *literal*
+# argument value, so plain ints would compile ``seed_stream`` once per purpose.
+PURPOSE_HOUSEHOLDS = np.int64(0)
+PURPOSE_VILLAGES = np.int64(1)
+PURPOSE_SAMPLING = np.int64(2)
+PURPOSE_MEASUREMENT = np.int64(3)
+PURPOSE_TEAMS = np.int64(4)
+PURPOSE_FRESH_VILLAGES = np.int64(5)  # fresh two-stage populations, aggregated per village
 _PURPOSES = 8
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
@@ -43,12 +46,12 @@ _M2 = uint64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
-@jit(inline="always")
+@jit
 def _rotl(x, k):
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
-@jit(inline="always")
+@jit
 def mix64(z):
     """Splitmix64 finaliser: a bijection of the 64-bit integers."""
     z = uint64(z)
@@ -57,7 +60,7 @@ def mix64(z):
     return z ^ (z >> uint64(31))
 
 
-@jit(inline="always")
+@jit
 def seed_stream(state, key, index, purpose):
     """Fill ``state`` (uint64[4]) with the stream of ``(key, index, purpose)``.
 
@@ -72,7 +75,7 @@ def seed_stream(state, key, index, purpose):
         state[0] = uint64(1)
 
 
-@jit(inline="always")
+@jit
 def next_u64(s):
     """Advance the xoshiro256** state ``s`` and return the next 64-bit output."""
     result = _rotl(s[1] * uint64(5), 7) * uint64(9)
@@ -86,13 +89,13 @@ def next_u64(s):
     return result
 
 
-@jit(inline="always")
+@jit
 def uniform(s):
     """Return a double uniform on [0, 1) with 53 random bits."""
     return float(next_u64(s) >> uint64(11)) * _TWO_M53
 
 
-@jit(inline="always")
+@jit
 def below(s, n):
     """Return an integer uniform on ``0 .. n - 1`` using exactly one draw.
 

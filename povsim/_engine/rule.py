@@ -190,12 +190,12 @@ def approval_statistic(x, n, rule):
     )
 
 
-@jit(inline="always")
+@jit
 def incidence_of(w, o, totals_r, totals_e, totals_n):
     return (totals_r + w * totals_e + o * totals_n) / (totals_r + totals_e + totals_n)
 
 
-@jit(inline="always")
+@jit
 def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     """Fail bits of incidence, wrongful exit and omission for rate statistics ``w``, ``o``."""
     g = rule[R_GUARD]
@@ -209,7 +209,7 @@ def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     return mask
 
 
-@jit(inline="always")
+@jit
 def approval_fails(a, rule):
     """True when the approval statistic ``a`` misses its threshold."""
     t = rule[R_APPROVAL] + rule[R_GUARD]

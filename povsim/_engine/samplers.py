@@ -28,7 +28,7 @@ from .rng import below, uniform
 _CHUNK_MEAN = 16.0
 
 
-@jit(inline="always")
+@jit
 def _binomial_walk(u, n, p):
     """Inverse CDF of Binomial(n, p) at ``u``; ``p <= 0.5`` and ``n p`` modest."""
     if u < 1.0 - n * p:
