@@ -471,8 +471,14 @@ class Build:
         put("default_false_fail", mc(ds.false_fail, ds.false_fail_mcse, digits=2))
         tol = 0.05  # flip_claim's default tolerance, used in the text
         self.put(
-            "default_claim_verdict",
-            words("fails" if float(ds.p_flip.sel(k=2)) > tol else "holds"),
+            "default_claim_sentence",
+            words(
+                "the claim fails for it, although the county is well inside every threshold: "
+                "its recorded rates scatter, and two large households move a rate of persons a "
+                "long way."
+                if float(ds.p_flip.sel(k=2)) > tol
+                else "the claim holds for it."
+            ),
         )
         for k in (1, 2):
             put(f"default_flip{k}", mc(ds.p_flip.sel(k=k), ds.p_flip_mcse.sel(k=k), digits=2))
@@ -1199,7 +1205,8 @@ class Build:
             f"{v['t_w']}) is passed by the official {v['design_households']}-household check "
             f"with probability {v['oc_fp_hi']} under the illustrative 2018 measurement, against "
             f"{v['oc_fp_hi_perfect']} with perfect measurement: under-recording by enumerators "
-            f"and the review chain, not sampling, drives false passes.",
+            f"and the review chain moves the true rate at which the check passes half the time "
+            f"from {v['oc_x50_perfect']} to {v['oc_x50']}, and more households cannot undo it.",
             f"The 1–2 household claim depends on where the county is: for counties like the "
             f"calibrated 2018 ones P(2 households flip the verdict) is {v['claim_cal_2']}; for a "
             f"county at the wrongful-exit threshold one household flips it with probability "
