@@ -219,7 +219,7 @@ def test_thread_pool_gives_the_local_result():
     xr.testing.assert_identical(local, remote)
 
 
-def test_dask_local_cluster_gives_the_local_result(tmp_path):
+def _dask_sweep(tmp_path, *, processes):
     distributed = pytest.importorskip("distributed")
     s = small_scenario()
     axes = {"measurement.sensitivity": [0.7, 0.9], "county.omission_rate": [0.005, 0.02]}
@@ -228,14 +228,26 @@ def test_dask_local_cluster_gives_the_local_result(tmp_path):
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
-            processes=True,
+            processes=processes,
             dashboard_address=None,
             local_directory=str(tmp_path),
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        assert len(client.scheduler_info()["workers"]) == 2
         remote = sweep(s, axes, checks=3000, seed=8, executor=client, chunk_blocks=2)
     xr.testing.assert_identical(local, remote)
+
+
+def test_dask_local_cluster_gives_the_local_result(tmp_path):
+    # two threaded workers: the dask protocol, on kernels this process has compiled
+    _dask_sweep(tmp_path, processes=False)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_of_two_processes_gives_the_local_result(tmp_path):
+    # two worker processes, each compiling the kernels (about a minute on two cores)
+    _dask_sweep(tmp_path, processes=True)
 
 
 # -- validation ---------------------------------------------------------------------------
