@@ -51,10 +51,10 @@ ROOT = os.path.dirname(HERE)
 # checks / uniforms per repetition, per mode
 SIZES = {
     "short": {
-        "fixed": 200_000,
-        "fresh": 20_000,
-        "ceiling": 400_000_000,
-        "twin": 60,
+        "fixed": 100_000,
+        "fresh": 25_000,
+        "ceiling": 200_000_000,
+        "twin": 30,
         "reps": 3,
     },
     "long": {

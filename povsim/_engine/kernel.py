@@ -40,7 +40,9 @@ from .rng import (
     PURPOSE_SAMPLING,
     PURPOSE_TEAMS,
     below,
+    next_state,
     seed_stream,
+    to_unit,
     uniform,
 )
 from .samplers import binomial, binomial_u, hypergeometric
@@ -302,9 +304,15 @@ def _check_two_stage(
     hh_w = 0
     n_o = 0
     hh_o = 0
+    # the sampling stream in registers for the household loop (same sequence as uniform())
+    s0 = s_state[0]
+    s1 = s_state[1]
+    s2 = s_state[2]
+    s3 = s_state[3]
     for j in range(got):
         v = vsel[j]
-        gcnt[:] = 0
+        for g in range(4):
+            gcnt[g] = 0
         for seg in range(n_seg):
             if b_reg < 0:
                 lo = village_start[v]
@@ -325,10 +333,11 @@ def _check_two_stage(
             stamp += 1
             # Floyd's algorithm: a uniformly random k-subset with exactly k uniforms
             for jj in range(n - k, n):
+                x, s0, s1, s2, s3 = next_state(s0, s1, s2, s3)
                 if replace:
-                    t = below(s_state, n)
+                    t = min(int(to_unit(x) * n), n - 1)  # below(n)
                 else:
-                    t = below(s_state, jj + 1)
+                    t = min(int(to_unit(x) * (jj + 1)), jj)  # below(jj + 1)
                     if mark[lo + t] == stamp:
                         t = jj
                     mark[lo + t] = stamp
@@ -354,6 +363,10 @@ def _check_two_stage(
         _measure_village(
             m_state, j % teams if teams > 0 else j, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt
         )
+    s_state[0] = s0
+    s_state[1] = s1
+    s_state[2] = s2
+    s_state[3] = s3
     acc[A_N] += n_all
     acc[A_APPROVERS] += approvers
     acc[A_N_W] += n_w

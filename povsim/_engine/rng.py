@@ -90,6 +90,30 @@ def next_u64(s):
 
 
 @jit
+def next_state(s0, s1, s2, s3):
+    """xoshiro256** on a state held in four scalars: ``(output, s0, s1, s2, s3)``.
+
+    The same sequence as :func:`next_u64` on ``[s0, s1, s2, s3]``; hot loops keep
+    the state in registers this way instead of in an array.
+    """
+    result = _rotl(s1 * uint64(5), 7) * uint64(9)
+    t = s1 << uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@jit
+def to_unit(x):
+    """The double in [0, 1) of a 64-bit output (its top 53 bits), as :func:`uniform`."""
+    return float(x >> uint64(11)) * _TWO_M53
+
+
+@jit
 def uniform(s):
     """Return a double uniform on [0, 1) with 53 random bits."""
     return float(next_u64(s) >> uint64(11)) * _TWO_M53

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import stats
 
 from . import population as pop
 
@@ -55,6 +54,8 @@ def _rows_from_pmf(pmf: np.ndarray, k0: int = 0) -> tuple[np.ndarray, int]:
 
 
 def _binomial_rows(ns, p):
+    from scipy import stats
+
     out = []
     for n in ns:
         k = np.arange(n + 1)
@@ -66,6 +67,8 @@ def _beta_binomial_rows(ns, mean, icc):
     # as beta_mean_icc: no heterogeneity at icc 0, a degenerate mean, or icc 1 (scale 0)
     if icc <= 0.0 or icc >= 1.0 or mean <= 0.0 or mean >= 1.0:
         return _binomial_rows(ns, mean)
+    from scipy import stats
+
     scale = (1.0 - icc) / icc
     a, b = mean * scale, (1.0 - mean) * scale
     out = []
