@@ -62,12 +62,18 @@ class Value:
 
 
 def mc(value: float, mcse: float, *, scale: float = 100.0, digits: int = 1, unit: str = " %"):
-    """A Monte Carlo estimate as ``"12.3 ± 0.4 %"`` (``scale=100``: a percentage)."""
+    """A Monte Carlo estimate as ``"12.3 ± 0.4 %"`` (``scale=100``: a percentage).
+
+    ``digits`` is a minimum: more are shown where the MCSE would otherwise round to
+    zero, so that its first significant digit is always visible.
+    """
     value, mcse = float(value), float(mcse)
     if math.isnan(value):
         return Value("undefined (its condition never occurred)", value, mcse, "mc")
     if not math.isfinite(mcse):
         raise ValueError(f"a Monte Carlo value needs a finite MCSE; got {value} ± {mcse}")
+    if mcse * scale > 0:  # show at least the first significant digit of the MCSE
+        digits = min(max(digits, -math.floor(math.log10(mcse * scale))), 6)
     text = f"{value * scale:.{digits}f} ± {mcse * scale:.{digits}f}{unit}"
     return Value(text, value, mcse, "mc")
 

@@ -50,6 +50,9 @@ def test_mc_values_carry_their_mcse(build):
     assert v.text == "5.3 ± 0.2 %"
     assert (v.value, v.mcse, v.kind) == (0.0532, 0.0021, "mc")
     assert build.mc(1.234, 0.01, scale=1, digits=2, unit="").text == "1.23 ± 0.01"
+    assert build.mc(0.9975, 0.00005, digits=2).text == "99.750 ± 0.005 %"
+    assert build.mc(2.11, 0.003, scale=1, digits=2, unit="").text == "2.110 ± 0.003"
+    assert build.mc(1.0, 0.0, scale=1, digits=2, unit="").text == "1.00 ± 0.00"
     assert "undefined" in build.mc(math.nan, math.nan).text
     with pytest.raises(ValueError, match="MCSE"):
         build.mc(0.5, math.nan)
