@@ -438,6 +438,14 @@ def run_study(
             crn_variance_ratio(scenario, a, b, checks=study.checks * 4, seed=study.seed),
         )
         result.runtime["crn"] = time.perf_counter() - t0
+    if study.default:
+        # the research headlines (povsim.research): flip, programme, calibration, rank
+        from . import research
+
+        say("research questions: flip, programme, calibration, rank")
+        t0 = time.perf_counter()
+        result.extras["research"] = research.summary_sections(quick=study.quick, seed=study.seed)
+        result.runtime["research"] = time.perf_counter() - t0
     nc = out / "study.nc"
     tmp = out / "study.nc.tmp"
     for i, (name, ds) in enumerate(result.datasets.items()):
@@ -753,6 +761,10 @@ def _section_generic(result: StudyResult) -> list[str] | None:
     return lines
 
 
+def _section_research(result: StudyResult) -> list[str] | None:
+    return result.extras.get("research")
+
+
 def _section_runtime(result: StudyResult) -> list[str]:
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in result.runtime.items() if k != "total")
     return [f"runtime {result.runtime.get('total', math.nan):.1f} s ({parts})"]
@@ -770,6 +782,7 @@ SUMMARY_SECTIONS: list[Callable[[StudyResult], list[str] | None]] = [
     _section_villages,
     _section_crn,
     _section_generic,
+    _section_research,
     _section_runtime,
 ]
 
