@@ -65,42 +65,59 @@ def _count_moments(n, big_n, k, p_hit, p_false, replace):
     return mean, var
 
 
-def exact_dataset(prep, checks_requested: int):
-    """Build the result Dataset of the exact path (same variables as a simulation)."""
-    from .exact import official_pass_probability
-    from .simulate import summarise
+def exact_pass_probability(scenario: Scenario, pop: Population, design=None) -> float:
+    """Exact P(pass) of ``scenario`` (with ``design`` if given) on the fixed population ``pop``.
 
-    scenario = prep.scenario
-    pop = prep.population
+    Applies where :func:`exact_path_reason` returns None: stratified SRS of
+    one-person households, independent misclassification, the point rule
+    (with its guard band and approval strictness).
+    """
+    from .exact import official_pass_probability
+
+    design = scenario.design if design is None else design
     meas = scenario.measurement
     rule = scenario.rule
     g = rule.guard_band
-    se, sp = meas.effective_sensitivity, meas.effective_specificity
-    over, under = meas.approval_overreport, meas.approval_underreport
     tabs = {s: _tables(pop, s) for s in (EXITED, REMAINING, NONREGISTERED)}
-    sizes = scenario.design.allocation(
+    n_e, n_r, n_n = design.allocation(
         pop.stratum_households(EXITED), pop.stratum_households(REMAINING)
     )
-    n_e, n_r, n_n = sizes
-    replace = scenario.design.replace
-    p_pass = official_pass_probability(
+    return official_pass_probability(
         exited=tabs[EXITED],
         exited_sample=n_e,
         remaining=tabs[REMAINING],
         remaining_sample=n_r,
         nonregistered=tabs[NONREGISTERED],
         nonregistered_sample=n_n,
-        replace=replace,
-        sensitivity=se,
-        specificity=sp,
-        approval_overreport=over,
-        approval_underreport=under,
+        replace=design.replace,
+        sensitivity=meas.effective_sensitivity,
+        specificity=meas.effective_specificity,
+        approval_overreport=meas.approval_overreport,
+        approval_underreport=meas.approval_underreport,
         incidence_threshold=rule.incidence_threshold(pop.region) - g,
         wrongful_exit_threshold=rule.wrongful_exit - g,
         omission_threshold=rule.omission - g,
         approval_threshold=rule.approval + g,
         approval_strict=rule.approval_strict,
     )
+
+
+def exact_dataset(prep, checks_requested: int):
+    """Build the result Dataset of the exact path (same variables as a simulation)."""
+    from .simulate import summarise
+
+    scenario = prep.scenario
+    pop = prep.population
+    meas = scenario.measurement
+    rule = scenario.rule
+    se, sp = meas.effective_sensitivity, meas.effective_specificity
+    over, under = meas.approval_overreport, meas.approval_underreport
+    tabs = {s: _tables(pop, s) for s in (EXITED, REMAINING, NONREGISTERED)}
+    n_e, n_r, n_n = scenario.design.allocation(
+        pop.stratum_households(EXITED), pop.stratum_households(REMAINING)
+    )
+    replace = scenario.design.replace
+    p_pass = exact_pass_probability(scenario, pop)
     # a summary with no checks, then the exact values written over it
     ds = summarise(prep, np.zeros_like(_blank_ints()), np.zeros_like(_blank_sums()), 1)
     for name in ds.data_vars:

@@ -125,40 +125,17 @@ def _villages_that_fit(scenario: Scenario) -> int:
 
 def _exact_pass_probabilities(scenario: Scenario, sizes: list[int]) -> np.ndarray:
     """Exact P(pass) of ``scenario`` with ``design.households = n`` for each n (stratified SRS)."""
-    from ._exact_path import _tables
-    from .county import EXITED, NONREGISTERED, REMAINING
-    from .exact import official_pass_probability
+    from ._exact_path import exact_pass_probability
 
     pop = scenario.county.generate(scenario.population_seed)
-    meas = scenario.measurement
-    rule = scenario.rule
-    g = rule.guard_band
-    tabs = {s: _tables(pop, s) for s in (EXITED, REMAINING, NONREGISTERED)}
-    out = np.empty(len(sizes))
-    for i, n in enumerate(sizes):
-        design = _apply(scenario, {"design.households": n}, "households").design
-        n_e, n_r, n_n = design.allocation(
-            pop.stratum_households(EXITED), pop.stratum_households(REMAINING)
-        )
-        out[i] = official_pass_probability(
-            exited=tabs[EXITED],
-            exited_sample=n_e,
-            remaining=tabs[REMAINING],
-            remaining_sample=n_r,
-            nonregistered=tabs[NONREGISTERED],
-            nonregistered_sample=n_n,
-            replace=design.replace,
-            sensitivity=meas.effective_sensitivity,
-            specificity=meas.effective_specificity,
-            approval_overreport=meas.approval_overreport,
-            approval_underreport=meas.approval_underreport,
-            incidence_threshold=rule.incidence_threshold(pop.region) - g,
-            wrongful_exit_threshold=rule.wrongful_exit - g,
-            omission_threshold=rule.omission - g,
-            approval_threshold=rule.approval + g,
-            approval_strict=rule.approval_strict,
-        )
-    return out
+    return np.array(
+        [
+            exact_pass_probability(
+                scenario, pop, _apply(scenario, {"design.households": n}, "households").design
+            )
+            for n in sizes
+        ]
+    )
 
 
 def plan_sample_size(
