@@ -1019,10 +1019,11 @@ def run_blocks(
         kernel = _block_fixed
     counter = itertools.count()
     errors = []
+    stop = []
 
     def work():
         try:
-            while True:
+            while not stop:
                 bi = next(counter)  # atomic under the GIL
                 if bi >= n_blocks:
                     return
@@ -1031,6 +1032,7 @@ def run_blocks(
                 kernel(first_block + bi, checks, *args, out_int[bi], out_flt[bi], out_rec[bi])
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             errors.append(exc)
+            stop.append(True)
 
     threads = max(1, min(int(numba.get_num_threads()), n_blocks))
     if threads == 1:
@@ -1039,8 +1041,12 @@ def run_blocks(
         pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
         for t in pool:
             t.start()
-        for t in pool:
-            t.join()
+        try:
+            for t in pool:
+                t.join()
+        except BaseException:  # e.g. KeyboardInterrupt: no new blocks; the caller drops this chunk
+            stop.append(True)
+            raise
     if errors:
         raise errors[0]
 
@@ -1157,6 +1163,8 @@ def _block_fresh_two_stage(
     q0, q1 = _flag_bounds(meas)
     zero = np.int64(0)
     m_poor = design[D_POOR_VILLAGES]
+    s_cnt = np.zeros(4, np.int64)  # sampled households by category: exited ok, wrongful,
+    s_persons = np.zeros(4, np.int64)  # never registered ok, omitted; and their persons
     first = b * BLOCK
     for c in range(first, min(first + BLOCK, checks)):
         seed_stream(s_state, key, c, PURPOSE_SAMPLING)
@@ -1191,9 +1199,9 @@ def _block_fresh_two_stage(
         n_wrongful = 0
         n_omitted = 0
         n_disapprove = 0
-        # sampled households and their persons by category: exited ok, wrongful, nonreg ok, omitted
-        s_cnt = np.zeros(4, np.int64)
-        s_persons = np.zeros(4, np.int64)
+        for g in range(4):
+            s_cnt[g] = 0
+            s_persons[g] = 0
         n_all = 0
         approvers = 0
         for v in range(n_vill):
