@@ -169,7 +169,8 @@ def recommend_design(
     assurance sampling. International Journal of Epidemiology 39, 69–71.
     Olives, C., Pagano, M., Deitchler, M. et al. (2009). Cluster designs to
     assess the prevalence of acute malnutrition by lot quality assurance
-    sampling. Tropical Medicine and International Health 14, 1–10.
+    sampling: a validation study by computer simulation. Journal of the Royal
+    Statistical Society A 172(2), 495–510.
     Hedt-Gauthier, B. L., Mitsunaga, T., Hund, L., Olives, C. and Pagano, M.
     (2013). The effect of clustering on lot quality assurance sampling.
     Emerging Themes in Epidemiology 10, 11.
