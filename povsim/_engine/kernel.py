@@ -1162,6 +1162,7 @@ def _block_fresh_two_stage(
     f_state = states[3]
     q0, q1 = _flag_bounds(meas)
     zero = np.int64(0)
+    no = design[D_REPLACE] != design[D_REPLACE]  # False, typed bool (not a literal)
     m_poor = design[D_POOR_VILLAGES]
     s_cnt = np.zeros(4, np.int64)  # sampled households by category: exited ok, wrongful,
     s_persons = np.zeros(4, np.int64)  # never registered ok, omitted; and their persons
@@ -1184,12 +1185,12 @@ def _block_fresh_two_stage(
                 hist[i, j] = 0
         # which villages the check samples (villages are exchangeable in their class)
         if m_poor >= 0:
-            got = _pick_villages(s_state, order, zero, n_poor, m_poor, False, vsel, zero, swaps)
+            got = _pick_villages(s_state, order, zero, n_poor, m_poor, no, vsel, zero, swaps)
             got = _pick_villages(
-                s_state, order, n_poor, n_vill - n_poor, m_vill - m_poor, False, vsel, got, swaps
+                s_state, order, n_poor, n_vill - n_poor, m_vill - m_poor, no, vsel, got, swaps
             )
         else:
-            got = _pick_villages(s_state, order, zero, n_vill, m_vill, False, vsel, zero, swaps)
+            got = _pick_villages(s_state, order, zero, n_vill, m_vill, no, vsel, zero, swaps)
         for j in range(got):
             slot_of[vsel[j]] = j
         hh = 0
