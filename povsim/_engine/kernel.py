@@ -4,16 +4,29 @@ One *check* draws a sample of households from a population by the design,
 records each sampled household's status through the measurement model, applies
 the rule and computes the verdict margin (:func:`povsim._engine.rule.verdict_margin`).
 Checks are grouped in fixed *blocks* of ``BLOCK`` consecutive check indices;
-:func:`run_blocks` runs a range of blocks in parallel (``numba.prange``) and
-writes one row of integer counts and one row of float sums per block. The
-caller folds the rows in block order, so results are bit-identical whatever the
-number of threads, the number of blocks per call or the executor. Check ``i``
-draws only from the streams of ``(key, i, purpose)`` (see :mod:`.rng`).
+:func:`run_blocks` runs a range of blocks on ``numba.get_num_threads()`` threads
+(``nogil`` block kernels) and writes one row of integer counts and one row of
+float sums per block. The caller folds the rows in block order, so results are
+bit-identical whatever the number of threads, the number of blocks per call or
+the executor. Check ``i`` draws only from the streams of ``(key, i, purpose)``
+(see :mod:`.rng`): sampling, measurement and enumerator teams apart, so a
+measurement or rule change never changes which households are drawn.
 
-In ``fresh`` mode check ``i`` first draws population ``i`` of the county
-(:func:`povsim._engine.population.generate_population`), so that rates are taken
-over the distribution of counties; otherwise every check samples the one fixed
-population passed in.
+What is drawn, exactly in law:
+
+- Households: Floyd's algorithm (a uniformly random k-subset with k uniforms)
+  inside each stratum; villages by a partial Fisher–Yates shuffle, whose order
+  sets the teams (sampled village ``j`` has team ``j % teams``).
+- Flags: in a two-stage sample, per village and group (exited / never
+  registered x true problem) the flagged number is binomial with the team's
+  probability and the flagged households a uniform subset of the group, the
+  same law as one Bernoulli trial per household (:func:`_measure_village`);
+  other designs flag household by household. Approval answers: two binomial
+  draws per check (approvers who say no, non-approvers who say yes).
+- Fresh populations: two-stage designs without replacement draw each village as
+  counts from table-driven exact laws and only the sampled households in detail
+  (:func:`_block_fresh_two_stage`); other fresh designs draw whole populations
+  (:func:`povsim._engine.population.generate_population`).
 
 Vectors
 -------
