@@ -48,6 +48,24 @@ from povsim._validate import (
     check_real,
 )
 
+# Probabilities below this are 0 to double precision in every sum here, and scipy's
+# binomial (Boost's incomplete beta) overflows on subnormal ones: snap them to 0.
+_TINY = 1e-300
+
+
+def _snap(p):
+    p = np.asarray(p, dtype=float)
+    return np.where(p < _TINY, 0.0, p)
+
+
+def _binom_pmf(k, n, p):
+    return stats.binom.pmf(k, n, _snap(p))
+
+
+def _binom_cdf(k, n, p):
+    return stats.binom.cdf(k, n, _snap(p))
+
+
 __all__ = [
     "OfficialIndicatorPassProbabilities",
     "Plan",
@@ -198,8 +216,8 @@ def _betabinom_pmf(size: int, a: float, b: float) -> NDArray[np.float64]:
 
 def _recorded_pmf_given_true(true: int, size: int, se: float, sp: float) -> NDArray[np.float64]:
     """Pmf over ``0..size`` of ``Bin(true, se) + Bin(size - true, 1 - sp)``."""
-    hits = stats.binom.pmf(np.arange(true + 1), true, se)
-    false_alarms = stats.binom.pmf(np.arange(size - true + 1), size - true, 1.0 - sp)
+    hits = _binom_pmf(np.arange(true + 1), true, se)
+    false_alarms = _binom_pmf(np.arange(size - true + 1), size - true, 1.0 - sp)
     return np.convolve(hits, false_alarms)
 
 
@@ -227,8 +245,8 @@ def _hyper_imperfect_cdf(
         inner = np.empty(len(d))
         for start in range(0, len(d), rows):
             dd = d[start : start + rows, None]
-            hits = stats.binom.pmf(j[None, :], dd, se)
-            rest = stats.binom.cdf(c - j[None, :], n - dd, 1.0 - sp)
+            hits = _binom_pmf(j[None, :], dd, se)
+            rest = _binom_cdf(c - j[None, :], n - dd, 1.0 - sp)
             inner[start : start + rows] = (hits * rest).sum(axis=1)
         out[i] = min(1.0, max(0.0, float(weights @ inner)))
     return out
@@ -246,7 +264,7 @@ def _hyper_accept(
 def _binom_accept(n: int, cs: Sequence[int], p_star: float) -> NDArray[np.float64]:
     """P(accept) for each c in ``cs`` under binomial sampling (the one code path)."""
     c_arr = np.asarray(cs, dtype=np.int64)
-    out = np.asarray(stats.binom.cdf(c_arr, n, p_star), dtype=float)
+    out = np.asarray(_binom_cdf(c_arr, n, p_star), dtype=float)
     out[c_arr >= n] = 1.0
     return out
 
@@ -364,7 +382,7 @@ def accept_probability(
 
     if population is None:
         p_star = _recorded_rate(p_arr, se, sp)
-        values = np.asarray(stats.binom.cdf(c, n, p_star), dtype=float)
+        values = np.asarray(_binom_cdf(c, n, p_star), dtype=float)
         if c >= n:
             values = np.ones_like(values)
         return _as_result(values, p_arr)
@@ -626,15 +644,15 @@ def _stratum_joint(
         return _StratumJoint(0, 0, np.ones((1, 1)), 0.0)
 
     if replace:
-        k_pmf = stats.binom.pmf(np.arange(size + 1), size, problems / total)
+        k_pmf = _binom_pmf(np.arange(size + 1), size, problems / total)
     else:
         k_pmf = _hypergeom_pmf(total, problems, size)
     k_lo, k_hi, dropped = _trim(k_pmf)
     joint = np.zeros((k_hi - k_lo + 1, size + 1))
     for i, k in enumerate(range(k_lo, k_hi + 1)):
         if replace:
-            in_problems = stats.binom.pmf(np.arange(k + 1), k, pa / problems if problems else 0.0)
-            in_oks = stats.binom.pmf(np.arange(size - k + 1), size - k, oa / oks if oks else 0.0)
+            in_problems = _binom_pmf(np.arange(k + 1), k, pa / problems if problems else 0.0)
+            in_oks = _binom_pmf(np.arange(size - k + 1), size - k, oa / oks if oks else 0.0)
         else:
             in_problems = _hypergeom_pmf(problems, pa, k)
             in_oks = _hypergeom_pmf(oks, oa, size - k)
@@ -1098,9 +1116,9 @@ def _beta_binomial_sum_cdf(clusters: int, size: int, c: int, q: float, rho: floa
     if c >= clusters * size:
         return 1.0
     if rho == 0.0 or q in (0.0, 1.0):
-        return float(stats.binom.cdf(c, clusters * size, q))
+        return float(_binom_cdf(c, clusters * size, q))
     if rho == 1.0:
-        return float(stats.binom.cdf(c // size, clusters, q))
+        return float(_binom_cdf(c // size, clusters, q))
     scale = 1.0 / rho - 1.0
     cluster_pmf = _betabinom_pmf(size, q * scale, (1.0 - q) * scale)[: c + 1]
     total = cluster_pmf

@@ -718,3 +718,16 @@ def test_invalid_inputs_raise_value_error_naming_the_parameter(func, args, kwarg
 def test_official_indicator_variant_validates_too():
     with pytest.raises(ValueError, match="exited_sample"):
         official_indicator_pass_probabilities(**{**_OFFICIAL_OK, "exited_sample": 9})
+
+
+@pytest.mark.parametrize("tiny", [5e-324, 2.2250738585072014e-308, 1e-305])
+def test_subnormal_probabilities_do_not_overflow(tiny):
+    # scipy's binomial overflowed on subnormal probabilities (found by hypothesis)
+    for population in (None, 4, 10):
+        for se, sp in ((tiny, 1.0), (1.0, 1.0 - tiny), (tiny, 0.0)):
+            out = exact.accept_probability(
+                4, 1, [0.0, 0.5, 1.0], population=population, sensitivity=se, specificity=sp
+            )
+            assert np.all(np.isfinite(out)) and np.all((out >= 0) & (out <= 1))
+            if se >= 1.0 - sp:  # recorded defects then rise with p
+                assert np.all(np.diff(out) <= 1e-12)
