@@ -185,8 +185,10 @@ class County:
         seed : int, numpy SeedSequence or numpy Generator
             The same seed (and ``index``) always gives the same population.
         index : int
-            Which population of the seed's sequence to draw; ``simulate`` in
-            ``population="fresh"`` mode draws population ``i`` for check ``i``.
+            Which population of the seed's sequence to draw. (``simulate`` in
+            ``population="fresh"`` mode draws a new population for every check
+            from the same law; for two-stage designs without replacement it draws
+            only what the check observes, from streams of its own.)
 
         Returns
         -------

@@ -12,10 +12,11 @@ Layout of a population (all arrays indexed by household unless said):
 ``problem``        bool[H]        a wrongful exit (exited) or an omission (never registered)
 ``approve``        bool[H]        the household approves of the exit
 
-Random numbers: village-level draws (village size, the village's three rates)
-come from the ``PURPOSE_VILLAGES`` stream and household-level draws from the
-``PURPOSE_HOUSEHOLDS`` stream; each household consumes exactly four uniforms
-(size, status, problem, approval) whatever the parameters, so populations drawn
+Random numbers: village sizes come from the ``PURPOSE_VILLAGES`` stream, each
+village's three rates from their own sub-streams of ``PURPOSE_VILLAGE_RATES``,
+and household-level draws from the ``PURPOSE_HOUSEHOLDS`` stream; each
+household consumes exactly four uniforms (size, status, problem, approval)
+whatever the parameters, so populations drawn
 with nearby parameters share their draws (common random numbers).
 """
 
@@ -24,7 +25,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .rng import PURPOSE_HOUSEHOLDS, PURPOSE_VILLAGES, beta_mean_icc, seed_stream, uniform
+from .rng import (
+    PURPOSE_HOUSEHOLDS,
+    PURPOSE_VILLAGE_RATES,
+    PURPOSE_VILLAGES,
+    beta_mean_icc,
+    seed_stream,
+    seed_substream,
+    uniform,
+)
 
 EXITED = 0
 REMAINING = 1
@@ -92,6 +101,7 @@ def generate_population(
     v_state = np.empty(4, np.uint64)
     seed_stream(hh_state, key, index, PURPOSE_HOUSEHOLDS)
     seed_stream(v_state, key, index, PURPOSE_VILLAGES)
+    r_state = np.empty(4, np.uint64)
     villages = cint[CI_VILLAGES]
     n_poor = cint[CI_POOR_VILLAGES]
     lo = cint[CI_HH_LOW]
@@ -101,9 +111,14 @@ def generate_population(
     for v in range(villages):
         poor = v < n_poor
         n_v = lo + min(int(uniform(v_state) * span), span - 1)
-        p_w = beta_mean_icc(v_state, cflt[C_WRONGFUL], cflt[C_ICC_WRONGFUL])
-        p_o = beta_mean_icc(v_state, cflt[C_OMISSION], cflt[C_ICC_OMISSION])
-        p_a = beta_mean_icc(v_state, cflt[C_APPROVAL], cflt[C_ICC_APPROVAL])
+        # each village rate from its own sub-stream: the beta sampler's varying
+        # number of draws cannot shift any other draw of the population
+        seed_substream(r_state, key, index, PURPOSE_VILLAGE_RATES, 3 * v)
+        p_w = beta_mean_icc(r_state, cflt[C_WRONGFUL], cflt[C_ICC_WRONGFUL])
+        seed_substream(r_state, key, index, PURPOSE_VILLAGE_RATES, 3 * v + 1)
+        p_o = beta_mean_icc(r_state, cflt[C_OMISSION], cflt[C_ICC_OMISSION])
+        seed_substream(r_state, key, index, PURPOSE_VILLAGE_RATES, 3 * v + 2)
+        p_a = beta_mean_icc(r_state, cflt[C_APPROVAL], cflt[C_ICC_APPROVAL])
         reg = cflt[C_POOR_SHARE_REG] if poor else cflt[C_NONPOOR_SHARE_REG]
         rem = reg * cflt[C_REMAINING]
         counts = np.zeros(3, np.int64)

@@ -38,6 +38,7 @@ PURPOSE_SAMPLING = np.int64(2)
 PURPOSE_MEASUREMENT = np.int64(3)
 PURPOSE_TEAMS = np.int64(4)
 PURPOSE_FRESH_VILLAGES = np.int64(5)  # fresh two-stage populations, aggregated per village
+PURPOSE_VILLAGE_RATES = np.int64(6)  # one sub-stream per village and indicator
 _PURPOSES = 8
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
@@ -71,6 +72,24 @@ def seed_stream(state, key, index, purpose):
     base = uint64(4) * (uint64(_PURPOSES) * uint64(index) + uint64(purpose))
     for i in range(4):
         state[i] = mix64(key[i] ^ mix64((base + uint64(i)) * _GOLDEN))
+    if state[0] == 0 and state[1] == 0 and state[2] == 0 and state[3] == 0:
+        state[0] = uint64(1)
+
+
+@jit
+def seed_substream(state, key, index, purpose, sub):
+    """Fill ``state`` with sub-stream ``sub`` of ``(key, index, purpose)``.
+
+    For a fixed key, index and purpose, distinct ``sub`` give distinct states
+    (``mix64`` is a bijection, and XOR with a fixed word is one too). Used where
+    one population needs many independent streams, e.g. one per village and
+    indicator, so that a rejection sampler's varying number of draws in one
+    place cannot shift the draws of another (common random numbers).
+    """
+    seed_stream(state, key, index, purpose)
+    salt = mix64((uint64(sub) + uint64(1)) * _M2)
+    for i in range(4):
+        state[i] = mix64(state[i] ^ salt)
     if state[0] == 0 and state[1] == 0 and state[2] == 0 and state[3] == 0:
         state[0] = uint64(1)
 
