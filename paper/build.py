@@ -1133,7 +1133,7 @@ class Build:
             "rank_verdict",
             words(
                 "statistically justified"
-                if rk.p_correct_order.value < 0.8
+                if rk.ranking_unreliable
                 else "not clearly needed on these numbers"
             ),
         )

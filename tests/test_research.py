@@ -1,5 +1,6 @@
 """Tests of povsim.research: each answer against an exact or independent computation."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -356,6 +357,14 @@ def test_rank_pair_against_exact_binomial_answer():
     assert res.pair_true[0] < res.pair_true[1]
     assert_within_mcse(res.p_correct_order.value, res.p_correct_order.mcse, exact)
     assert abs(res.p_correct_normal - exact) < 0.03
+    # the verdict on 不打分、不排队: either kind of unreliability is enough
+    est = type(res.p_correct_order)
+    sure = dataclasses.replace(
+        res, p_correct_order=est(0.95, 0.01), p_adjacent_correct=est(0.8, 0.01)
+    )
+    assert not sure.ranking_unreliable
+    assert dataclasses.replace(sure, p_correct_order=est(0.85, 0.01)).ranking_unreliable
+    assert dataclasses.replace(sure, p_adjacent_correct=est(0.55, 0.01)).ranking_unreliable
 
 
 def test_estimated_incidence_matches_engine_mean():

@@ -250,7 +250,7 @@ def summary_sections(*, quick: bool, seed: int) -> list[str]:
         checks=1000 if quick else 4000, replications=100 if quick else 400, seed=s_rank
     )
     lines += rank.summary_lines()
-    justified = rank.p_correct_order.value < 0.8
+    justified = rank.ranking_unreliable
     lines.append(
         f"rank: 不打分、不排队 (no scores, no rankings) is "
         f"{'statistically justified' if justified else 'not clearly needed'}: two compliant "

@@ -70,6 +70,16 @@ class RankingResult:
     checks: int
     per_county_true: np.ndarray = field(repr=False)
 
+    @property
+    def ranking_unreliable(self) -> bool:
+        """Whether scores and rankings would mislead (不打分、不排队 justified).
+
+        True when two counties 0.2 points apart are misordered in more than one
+        check in ten, or when neighbours in the ranking are ordered correctly less
+        than three times in four (a coin toss gets half).
+        """
+        return self.p_correct_order.value < 0.9 or self.p_adjacent_correct.value < 0.75
+
     def summary_lines(self) -> list[str]:
         """Headline lines for ``summary.txt``."""
         a, b = self.pair_true
