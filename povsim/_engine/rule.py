@@ -157,15 +157,15 @@ def bound(x, n, upper, kind, confidence, z, deff):
 
 
 @jit
-def rate_statistic(x, n, rule):
-    """Statistic of an error rate (wrongful exit, omission) compared with its threshold."""
+def _statistic(x, n, rule, bound_side):
+    """Point estimate, or the bound named by ``bound_side`` when the method asks for one."""
     method = int(rule[R_METHOD])
     if method == POINT:
         return x / n if n > 0 else 0.0
     return bound(
         x,
         n,
-        method == UPPER_BOUND,
+        method == bound_side,
         int(rule[R_BOUND]),
         rule[R_CONFIDENCE],
         rule[R_Z],
@@ -174,20 +174,15 @@ def rate_statistic(x, n, rule):
 
 
 @jit
+def rate_statistic(x, n, rule):
+    """Statistic of an error rate (wrongful exit, omission) compared with its threshold."""
+    return _statistic(x, n, rule, UPPER_BOUND)
+
+
+@jit
 def approval_statistic(x, n, rule):
     """Statistic of approval compared with its threshold (bounds on the other side)."""
-    method = int(rule[R_METHOD])
-    if method == POINT:
-        return x / n if n > 0 else 0.0
-    return bound(
-        x,
-        n,
-        method == LOWER_BOUND,
-        int(rule[R_BOUND]),
-        rule[R_CONFIDENCE],
-        rule[R_Z],
-        rule[R_DEFF],
-    )
+    return _statistic(x, n, rule, LOWER_BOUND)
 
 
 @jit
