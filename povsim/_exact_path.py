@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ._engine import kernel as _k
 from .county import EXITED, NONREGISTERED, REMAINING, Population
 from .scenario import Scenario
 
@@ -119,7 +120,7 @@ def exact_dataset(prep, checks_requested: int):
     replace = scenario.design.replace
     p_pass = exact_pass_probability(scenario, pop)
     # a summary with no checks, then the exact values written over it
-    ds = summarise(prep, np.zeros_like(_blank_ints()), np.zeros_like(_blank_sums()), 1)
+    ds = summarise(prep, np.zeros(_k.I_NCOUNTS, np.int64), np.zeros(_k.F_NSUMS), 1)
     for name in ds.data_vars:
         if name != "true_value" and name != "true_value_mcse":
             ds[name][...] = np.nan
@@ -180,15 +181,3 @@ def exact_dataset(prep, checks_requested: int):
         "margin, fail shares and design effect are not computed (NaN)",
     )
     return ds
-
-
-def _blank_ints():
-    from ._engine import kernel as _k
-
-    return np.zeros(_k.I_NCOUNTS, np.int64)
-
-
-def _blank_sums():
-    from ._engine import kernel as _k
-
-    return np.zeros(_k.F_NSUMS, np.float64)
