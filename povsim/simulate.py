@@ -46,6 +46,25 @@ class _Prepared:
     max_size: int
     max_sample: int
     population: Population | None
+    _plan: tuple | None = None
+
+    def plan(self) -> tuple:
+        """The block kernel and its arguments (:func:`povsim._engine.kernel.plan_blocks`), once."""
+        if self._plan is None:
+            self._plan = _k.plan_blocks(
+                self.key,
+                self.fresh,
+                *self.arrays,
+                self.cint,
+                self.cflt,
+                self.size_cdf,
+                self.design,
+                self.meas,
+                self.rule,
+                self.shift,
+                self.max_size,
+            )
+        return self._plan
 
 
 def _design_vector(design) -> np.ndarray:
@@ -220,27 +239,8 @@ def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int, re
     out_int = np.zeros((n_blocks, _k.I_NCOUNTS), np.int64)
     out_flt = np.zeros((n_blocks, _k.F_NSUMS), np.float64)
     out_rec = np.zeros((n_blocks, _k.BLOCK if record else 0, _k.C_NFIELDS), np.float64)
-    _k.run_blocks(
-        first_block,
-        n_blocks,
-        checks,
-        prep.key,
-        prep.fresh,
-        *prep.arrays,
-        prep.cint,
-        prep.cflt,
-        prep.size_cdf,
-        prep.design,
-        prep.meas,
-        prep.rule,
-        prep.shift,
-        prep.max_size,
-        prep.max_sample,
-        out_int,
-        out_flt,
-        out_rec,
-        tables=_k.fresh_tables_for(prep.fresh, prep.cint, prep.cflt, prep.size_cdf, prep.design),
-    )
+    kernel, args = prep.plan()
+    _k.run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, out_rec)
     if record:
         return out_int, out_flt, out_rec.reshape(-1, _k.C_NFIELDS)
     return out_int, out_flt

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import uint64
 
 from . import population as pop
 from . import rule as rl
@@ -55,7 +56,6 @@ from .rng import (
     below,
     next_state,
     seed_stream,
-    to_unit,
     uniform,
 )
 from .samplers import binomial, binomial_u, hypergeometric
@@ -70,6 +70,16 @@ from .tables import (
 )
 
 BLOCK = 1024
+
+# A household packed in 16 bits for the two-stage kernel (encode_households).
+CODE_SIZE = 0xFF  # persons, 1 .. 255
+CODE_PROBLEM = 8  # bit: a wrongful exit or an omission
+CODE_APPROVE = 9  # bit: approves
+CODE_STATUS = 10  # bits 10-11: EXITED, REMAINING or NONREGISTERED
+_MASK32 = uint64(0xFFFFFFFF)
+_TWO32 = uint64(1 << 32)
+# Cells per uniform of the team flag-bound table (flag_bound_table); a multiple of 4.
+QTAB_SIZE = 64
 
 SRS = 0
 STRATIFIED = 1
@@ -170,8 +180,9 @@ def _team_prob(tq, tu, t, problem, meas):
     ``P(flag) = Se_t * prod(confirm_true)`` for a true problem and
     ``(1 - Sp_t) * prod(confirm_false)`` otherwise, the product of the
     enumerator's and the review chain's independent Bernoulli steps. With
-    ``team_sd > 0`` the team's ``(Se_t, Sp_t)`` come from one Box–Muller pair of
-    its two uniforms ``tu[t]``, computed on first use and kept in ``tq[t]``.
+    ``team_sd > 0`` the team's logits of ``Se_t`` and ``Sp_t`` are shifted by
+    ``team_sd`` times the two normals of one Box–Muller pair of its uniforms
+    ``tu[t]``; each is computed on first use and kept in ``tq[t]``.
     """
     if meas[M_TEAM_SD] <= 0.0:
         if problem:
@@ -183,11 +194,12 @@ def _team_prob(tq, tu, t, problem, meas):
     sd = meas[M_TEAM_SD]
     r = math.sqrt(-2.0 * math.log(1.0 - tu[t, 0]))
     ang = 2.0 * math.pi * tu[t, 1]
-    tq[t, 1] = meas[M_REVIEW_TRUE] * _logit_shift(meas[M_SENSITIVITY], sd * r * math.cos(ang))
-    tq[t, 0] = meas[M_REVIEW_FALSE] * (
-        1.0 - _logit_shift(meas[M_SPECIFICITY], sd * r * math.sin(ang))
-    )
-    return tq[t, problem]
+    if problem:
+        q = meas[M_REVIEW_TRUE] * _logit_shift(meas[M_SENSITIVITY], sd * r * math.cos(ang))
+    else:
+        q = meas[M_REVIEW_FALSE] * (1.0 - _logit_shift(meas[M_SPECIFICITY], sd * r * math.sin(ang)))
+    tq[t, problem] = q
+    return q
 
 
 @jit
@@ -202,6 +214,114 @@ def _flag_bounds(meas):
         (1.0 - meas[M_SPECIFICITY]) * meas[M_REVIEW_FALSE],
         meas[M_SENSITIVITY] * meas[M_REVIEW_TRUE],
     )
+
+
+def flag_bound_table(meas):
+    """Bounds of a team's flag probabilities by the cell of its two uniforms: float64[G*G, 4].
+
+    A team's sensitivity and specificity shift their logits by ``team_sd * z``
+    with Box–Muller's ``z_se = r cos(2 pi u1)``, ``z_sp = r sin(2 pi u1)`` and
+    ``r = sqrt(-2 log(1 - u0))`` (:func:`_team_prob`). Over the cell
+    ``[i/G, (i+1)/G) x [j/G, (j+1)/G)`` of ``(u0, u1)``, ``r`` is monotone and
+    ``cos``/``sin`` are monotone (``G`` is a multiple of 4, so their extremes lie
+    on cell edges), so each ``z`` lies between products of the edge values and
+    each flag probability between its values there. Row ``i * G + j`` holds
+    ``(low_0, low_1, high_0, high_1)`` for households without (0) and with (1)
+    a true problem, widened by a relative 1e-9 against rounding; the last ``r``
+    cell is unbounded and gets ``[0, 1]``. With alike teams every row holds the
+    exact probabilities. The engine decides a flag from the bounds and computes
+    a team's exact probability only when its uniform falls between them.
+    """
+    g = QTAB_SIZE
+    sd = float(meas[M_TEAM_SD])
+    table = np.empty((g * g, 4))
+    if sd <= 0.0:  # teams alike: the exact probabilities
+        q0, q1 = _flag_bounds(meas)
+        table[:] = (q0, q1, q0, q1)
+        return table
+    edges = np.arange(g + 1) / g
+    with np.errstate(divide="ignore"):
+        r = np.sqrt(-2.0 * np.log1p(-edges))  # r[g] = inf
+    ang = 2.0 * np.pi * edges
+
+    def shifted(p, z):
+        if p <= 0.0 or p >= 1.0:
+            return np.full_like(z, p)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) + sd * z)))
+
+    def z_range(trig):
+        ra, rb = r[:-1, None], r[1:, None]
+        ca, cb = trig[None, :-1], trig[None, 1:]
+        with np.errstate(invalid="ignore"):
+            corners = np.stack(np.broadcast_arrays(ra * ca, ra * cb, rb * ca, rb * cb))
+        return corners.min(axis=0).ravel(), corners.max(axis=0).ravel()
+
+    lo_se, hi_se = z_range(np.cos(ang))
+    lo_sp, hi_sp = z_range(np.sin(ang))
+    up, down = 1.0 + 1e-9, 1.0 - 1e-9
+    rf, rt = float(meas[M_REVIEW_FALSE]), float(meas[M_REVIEW_TRUE])
+    sp, se = float(meas[M_SPECIFICITY]), float(meas[M_SENSITIVITY])
+    table[:, 0] = rf * (1.0 - shifted(sp, hi_sp)) * down
+    table[:, 2] = rf * (1.0 - shifted(sp, lo_sp)) * up
+    table[:, 1] = rt * shifted(se, lo_se) * down
+    table[:, 3] = rt * shifted(se, hi_se) * up
+    last = np.arange(g * g) >= (g - 1) * g  # u0 in the last cell: r unbounded
+    table[last, 0:2] = 0.0
+    table[last, 2:4] = 1.0
+    return np.clip(np.nan_to_num(table, nan=0.0), 0.0, 1.0)
+
+
+@jit
+def _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist):
+    """Seed check ``c``'s streams, draw its teams' uniforms and flag bounds, zero its counts."""
+    seed_stream(states[0], key, c, PURPOSE_SAMPLING)
+    seed_stream(states[1], key, c, PURPOSE_MEASUREMENT)
+    n_slots = tq.shape[0]
+    if meas[M_TEAM_SD] > 0.0:
+        t_state = states[2]
+        seed_stream(t_state, key, c, PURPOSE_TEAMS)
+        for t in range(n_slots):
+            u0 = uniform(t_state)
+            u1 = uniform(t_state)
+            tu[t, 0] = u0
+            tu[t, 1] = u1
+            tq[t, 0] = -1.0
+            tq[t, 1] = -1.0
+            cell = int(u0 * QTAB_SIZE) * QTAB_SIZE + int(u1 * QTAB_SIZE)
+            for i in range(4):
+                qb[t, i] = qtab[cell, i]
+    else:
+        for t in range(n_slots):
+            for i in range(4):
+                qb[t, i] = qtab[0, i]
+    for i in range(A_NFIELDS):
+        acc[i] = 0
+    for i in range(4):
+        for j in range(hist.shape[1]):
+            hist[i, j] = 0
+
+
+def encode_households(size, status, problem, approve):
+    """Pack households into uint16 codes: size, problem and approval bits, registry status."""
+    return (
+        np.asarray(size, np.int64)
+        | (np.asarray(problem, np.int64) << CODE_PROBLEM)
+        | (np.asarray(approve, np.int64) << CODE_APPROVE)
+        | (np.asarray(status, np.int64) << CODE_STATUS)
+    ).astype(np.uint16)
+
+
+@jit
+def _encode_jit(size, status, problem, approve, code):
+    """:func:`encode_households` inside compiled code, into ``code``."""
+    for h in range(code.shape[0]):
+        code[h] = (
+            size[h]
+            | (np.int64(problem[h]) << CODE_PROBLEM)
+            | (np.int64(approve[h]) << CODE_APPROVE)
+            | (np.int64(status[h]) << CODE_STATUS)
+        )
 
 
 @jit
@@ -235,25 +355,36 @@ def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
     return got + k
 
 
-@jit(inline="always")
-def _measure_village(m_state, t, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt):
+@jit
+def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
     """Record the flags of one village's sampled households (team ``t``), group by group.
 
     Group ``g = 2 * never_registered + problem`` holds ``gcnt[g]`` households with
     sizes ``gsz[g, :gcnt[g]]``; each is flagged independently with the team's
-    probability, so the flagged number is binomial and the flagged households a
-    uniformly random subset of that size (a partial shuffle of the group).
+    probability ``q``, so the flagged number is binomial and the flagged
+    households a uniformly random subset of that size (a partial shuffle of the
+    group). One household is flagged when its uniform ``u < q``; more are
+    ``Binomial(m, q)`` at ``u``. The team's bounds ``qb[t]`` (from
+    :func:`flag_bound_table`) settle most draws without ``q`` itself:
+    ``u < low`` flags a single household and ``u >= high`` does not, and below
+    Bernoulli's bound ``1 - m * high`` the binomial is 0.
     """
     for g in range(4):
         mg = gcnt[g]
         if mg == 0:
             continue
         prob = g & 1
-        qmax = q1 if prob else q0
+        low = qb[t, prob]
+        high = qb[t, 2 + prob]
         u = uniform(m_state)
-        if qmax <= 0.0 or (qmax <= 0.5 and u < 1.0 - mg * qmax):
-            continue  # certainly (or by Bernoulli's bound) no flag
-        x = binomial_u(u, m_state, mg, _team_prob(tq, tu, t, prob, meas))
+        if mg == 1:
+            if u >= high:
+                continue
+            x = 1 if u < low or u < _team_prob(tq, tu, t, prob, meas) else 0
+        else:
+            if high <= 0.0 or (high <= 0.5 and u < 1.0 - mg * high):
+                continue  # certainly (or by Bernoulli's bound) no flag
+            x = binomial_u(u, m_state, mg, _team_prob(tq, tu, t, prob, meas))
         hu = H_WU if g < 2 else H_OU
         for i in range(x):
             r = i + below(m_state, mg - i)
@@ -268,6 +399,38 @@ def _measure_village(m_state, t, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt):
                 acc[A_X_O] += sz
 
 
+@jit(inline="always")
+def _below32(r32, n, s0, s1, s2, s3):
+    """Exactly uniform integer in ``0 .. n - 1`` from 32 random bits (Lemire 2019).
+
+    ``r32 * n >> 32``, redrawn (from the high half of a fresh output) in the rare
+    case, probability below ``n / 2**32``, where the low half falls under
+    ``2**32 mod n``: without bias for any ``n < 2**32``. Returns
+    ``(value, s0, s1, s2, s3)``.
+    """
+    m = r32 * n
+    if (m & _MASK32) < n:
+        thresh = (_TWO32 - n) % n
+        while (m & _MASK32) < thresh:
+            x, s0, s1, s2, s3 = next_state(s0, s1, s2, s3)
+            m = (x >> uint64(32)) * n
+    return np.int64(m >> uint64(32)), s0, s1, s2, s3
+
+
+@jit(inline="always")
+def _floyd_pick(r32, jj, lo, code, mark, stamp, s0, s1, s2, s3):
+    """One step of Floyd's algorithm: the code of a household not yet taken.
+
+    ``t`` is uniform on ``0 .. jj``; a ``t`` already taken in this stratum
+    (``mark[t] == stamp``) is replaced by ``jj``, which cannot be taken yet.
+    Returns ``(code, s0, s1, s2, s3)``.
+    """
+    t, s0, s1, s2, s3 = _below32(r32, uint64(jj + 1), s0, s1, s2, s3)
+    t = jj if mark[t] == stamp else t
+    mark[t] = stamp
+    return code[lo + t], s0, s1, s2, s3
+
+
 @jit
 def _check_two_stage(
     s_state,
@@ -275,28 +438,38 @@ def _check_two_stage(
     design,
     meas,
     teams,
+    code,
     village_start,
     stratum_start,
     vperm,
     n_poor,
-    size,
-    status,
-    problem,
-    approve,
     mark,
     stamp,
+    vbuf,
     vsel,
     swaps,
+    qb,
     tq,
     tu,
     acc,
     hist,
+    hsz,
     gsz,
     gcnt,
 ):
-    """One two-stage check: villages, then households per village, measured village by village."""
+    """One two-stage check: villages, then households per village, measured village by village.
+
+    Households inside a village stratum are a uniformly random ``k``-subset by
+    Floyd's algorithm (``k`` exactly uniform bounded integers, two from each
+    64-bit output; ``mark`` holds the stratum's taken positions under this
+    ``stamp``), or ``k`` independent draws with replacement. The sampled
+    households' codes (:func:`encode_households`) are gathered in ``vbuf`` and
+    sorted into the measurement groups ``gsz``/``gcnt`` village by village;
+    ``hsz`` (int64[4, max_size + 1]) counts the sampled exited (rows 0, 1) and
+    never-registered (rows 2, 3) households by size, two rows each so that
+    consecutive increments do not wait on each other. Returns the next stamp.
+    """
     replace = design[D_REPLACE] != 0
-    q0, q1 = _flag_bounds(meas)
     zero = np.int64(0)
     m = design[D_VILLAGES]
     m_poor = design[D_POOR_VILLAGES]
@@ -314,18 +487,18 @@ def _check_two_stage(
     n_all = 0
     approvers = 0
     n_w = 0
-    hh_w = 0
     n_o = 0
-    hh_o = 0
-    # the sampling stream in registers for the household loop (same sequence as uniform())
+    for i in range(hsz.shape[0]):
+        for j in range(hsz.shape[1]):
+            hsz[i, j] = 0
+    # the sampling stream in registers for the household loop
     s0 = s_state[0]
     s1 = s_state[1]
     s2 = s_state[2]
     s3 = s_state[3]
     for j in range(got):
         v = vsel[j]
-        for g in range(4):
-            gcnt[g] = 0
+        nb = 0
         for seg in range(n_seg):
             if b_reg < 0:
                 lo = village_start[v]
@@ -343,43 +516,80 @@ def _check_two_stage(
                 continue
             if not replace and k > n:
                 k = n
+            if replace:
+                for _ in range(k):
+                    x, s0, s1, s2, s3 = next_state(s0, s1, s2, s3)
+                    t, s0, s1, s2, s3 = _below32(x & _MASK32, uint64(n), s0, s1, s2, s3)
+                    vbuf[nb] = code[lo + t]
+                    nb += 1
+                continue
             stamp += 1
-            # Floyd's algorithm: a uniformly random k-subset with exactly k uniforms
-            for jj in range(n - k, n):
+            jj = n - k
+            while jj < n:  # two households from each 64-bit output
                 x, s0, s1, s2, s3 = next_state(s0, s1, s2, s3)
-                if replace:
-                    t = min(int(to_unit(x) * n), n - 1)  # below(n)
+                c, s0, s1, s2, s3 = _floyd_pick(
+                    x & _MASK32, jj, lo, code, mark, stamp, s0, s1, s2, s3
+                )
+                vbuf[nb] = c
+                nb += 1
+                jj += 1
+                if jj < n:
+                    c, s0, s1, s2, s3 = _floyd_pick(
+                        x >> uint64(32), jj, lo, code, mark, stamp, s0, s1, s2, s3
+                    )
+                    vbuf[nb] = c
+                    nb += 1
+                    jj += 1
+        n_all += nb
+        g0 = 0
+        g1 = 0
+        g2 = 0
+        g3 = 0
+        for i in range(nb):
+            c = np.int64(vbuf[i])
+            approvers += (c >> CODE_APPROVE) & 1
+            st = c >> CODE_STATUS
+            if st == pop.REMAINING:
+                continue
+            sz = c & CODE_SIZE
+            if st == pop.EXITED:
+                n_w += sz
+                hsz[i & 1, sz] += 1
+                if (c >> CODE_PROBLEM) & 1:
+                    gsz[1, g1] = sz
+                    g1 += 1
                 else:
-                    t = min(int(to_unit(x) * (jj + 1)), jj)  # below(jj + 1)
-                    if mark[lo + t] == stamp:
-                        t = jj
-                    mark[lo + t] = stamp
-                h = lo + t
-                n_all += 1
-                approvers += approve[h]
-                st = status[h]
-                if st == pop.REMAINING:
-                    continue
-                sz = size[h]
-                if st == pop.EXITED:
-                    g = int(problem[h])
-                    n_w += sz
-                    hh_w += 1
-                    hist[H_WU, sz] += 1
+                    gsz[0, g0] = sz
+                    g0 += 1
+            else:
+                n_o += sz
+                hsz[2 + (i & 1), sz] += 1
+                if (c >> CODE_PROBLEM) & 1:
+                    gsz[3, g3] = sz
+                    g3 += 1
                 else:
-                    g = 2 + int(problem[h])
-                    n_o += sz
-                    hh_o += 1
-                    hist[H_OU, sz] += 1
-                gsz[g, gcnt[g]] = sz
-                gcnt[g] += 1
+                    gsz[2, g2] = sz
+                    g2 += 1
+        gcnt[0] = g0
+        gcnt[1] = g1
+        gcnt[2] = g2
+        gcnt[3] = g3
         _measure_village(
-            m_state, j % teams if teams > 0 else j, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt
+            m_state, j % teams if teams > 0 else j, meas, qb, tq, tu, acc, hist, gsz, gcnt
         )
     s_state[0] = s0
     s_state[1] = s1
     s_state[2] = s2
     s_state[3] = s3
+    hh_w = 0
+    hh_o = 0
+    for sz in range(hsz.shape[1]):  # flagged households were already moved from U to F
+        w = hsz[0, sz] + hsz[1, sz]
+        o = hsz[2, sz] + hsz[3, sz]
+        hist[H_WU, sz] += w
+        hist[H_OU, sz] += o
+        hh_w += w
+        hh_o += o
     acc[A_N] += n_all
     acc[A_APPROVERS] += approvers
     acc[A_N_W] += n_w
@@ -631,137 +841,130 @@ def _n_slots(design, meas, n_villages):
     return teams if teams > 0 else max(n_villages, 1)
 
 
+@jit
+def _work_arrays(design, meas, n_villages, max_village, max_size):
+    """Per-thread scratch of the check kernels.
+
+    ``(mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu)``: stratum
+    marks (``max_village``), a village's sampled codes, the sampled villages and
+    the shuffle's swaps, the measurement groups, the check's counts and size
+    histograms, and the team bounds, probabilities and uniforms.
+    """
+    m_vill = max(design[D_VILLAGES], 1)
+    per_village = max(design[D_PER_VILLAGE], 1)
+    n_slots = _n_slots(design, meas, n_villages)
+    return (
+        np.full(max(max_village, 1), -1, np.int32),
+        np.empty(per_village, np.uint16),
+        np.empty(m_vill, np.int64),
+        np.empty(m_vill, np.int64),
+        np.empty((4, per_village), np.int64),
+        np.zeros(4, np.int64),
+        np.zeros(A_NFIELDS, np.int64),
+        np.zeros((4, max_size + 1), np.int64),
+        np.zeros((4, max_size + 1), np.int64),
+        np.empty((n_slots, 4), np.float64),
+        np.empty((n_slots, 2), np.float64),
+        np.empty((n_slots, 2), np.float64),
+    )
+
+
+@jit
+def _max_village(village_start):
+    """Households in the largest village."""
+    most = 0
+    for v in range(village_start.shape[0] - 1):
+        most = max(most, village_start[v + 1] - village_start[v])
+    return most
+
+
 @jit(nogil=True)
-def _one_check(
-    c,
-    first,
+def _block_two_stage(
+    b,
+    checks,
     key,
+    code,
     village_start,
     stratum_start,
     village_order,
     n_poor,
-    size,
-    status,
-    problem,
-    approve,
-    hh_village,
-    strata_index,
-    strata_bounds,
     totals,
     design,
     meas,
     rule,
     shift,
-    states,
-    stamp,
-    work,
-    scratch,
+    max_size,
+    qtab,
     ri,
     rf,
     record,
 ):
-    """Check ``c`` of one concrete population (any design); returns the next mark stamp."""
-    mark, vsel, swaps, gsz, gcnt, acc, hist, tq, tu = work
-    n_slots = tq.shape[0]
-    s_state = states[0]
-    m_state = states[1]
-    t_state = states[2]
-    t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
-    seed_stream(s_state, key, c, PURPOSE_SAMPLING)
-    seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
-    if meas[M_TEAM_SD] > 0.0:
-        seed_stream(t_state, key, c, PURPOSE_TEAMS)
-        for t in range(n_slots):
-            tu[t, 0] = uniform(t_state)
-            tu[t, 1] = uniform(t_state)
-            tq[t, 0] = -1.0
-            tq[t, 1] = -1.0
-    for i in range(A_NFIELDS):
-        acc[i] = 0
-    for i in range(4):
-        for j in range(hist.shape[1]):
-            hist[i, j] = 0
+    """Run the two-stage checks of block ``b`` on a fixed population (counts into ri, rf)."""
+    states = np.empty((3, 4), np.uint64)
+    order = village_order.copy()  # shuffled in place and restored by every check
+    mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu = _work_arrays(
+        design, meas, order.shape[0], _max_village(village_start), max_size
+    )
+    stamp = np.int32(0)
+    scratch = rl.margin_scratch_jit(max_size)
     teams = int(meas[M_TEAMS])
-    if design[D_KIND] == TWO_STAGE:
+    t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
+    first = b * BLOCK
+    for c in range(first, min(first + BLOCK, checks)):
+        _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
         stamp = _check_two_stage(
-            s_state,
-            m_state,
+            states[0],
+            states[1],
             design,
             meas,
             teams,
+            code,
             village_start,
             stratum_start,
-            village_order,
+            order,
             n_poor,
-            size,
-            status,
-            problem,
-            approve,
             mark,
             stamp,
+            vbuf,
             vsel,
             swaps,
+            qb,
             tq,
             tu,
             acc,
             hist,
+            hsz,
             gsz,
             gcnt,
         )
-    else:
-        stamp = _check_households(
-            s_state,
-            m_state,
-            design,
-            meas,
-            teams,
-            strata_index,
-            strata_bounds,
-            hh_village,
-            totals,
-            size,
-            status,
-            problem,
-            approve,
-            mark,
-            stamp,
-            tq,
-            tu,
+        _finish_check(
+            c,
+            first,
+            states[1],
             acc,
             hist,
+            totals,
+            rule,
+            meas,
+            shift,
+            t_inc,
+            t_w,
+            t_o,
+            t_a,
+            true_pass,
+            scratch,
+            ri,
+            rf,
+            record,
         )
-    _finish_check(
-        c,
-        first,
-        m_state,
-        acc,
-        hist,
-        totals,
-        rule,
-        meas,
-        shift,
-        t_inc,
-        t_w,
-        t_o,
-        t_a,
-        true_pass,
-        scratch,
-        ri,
-        rf,
-        record,
-    )
-    return stamp
 
 
 @jit(nogil=True)
-def _block_fixed(
+def _block_households(
     b,
     checks,
     key,
-    village_start,
-    stratum_start,
-    village_order,
-    n_poor,
+    n_villages,
     size,
     status,
     problem,
@@ -775,53 +978,58 @@ def _block_fixed(
     rule,
     shift,
     max_size,
+    qtab,
     ri,
     rf,
     record,
 ):
-    """Run the checks of block ``b`` on the fixed population (counts into ``ri``, ``rf``)."""
+    """Run the SRS or stratified checks of block ``b`` on a fixed population."""
     states = np.empty((3, 4), np.uint64)
-    order = village_order.copy()  # shuffled in place and restored by every check
-    m_vill = max(design[D_VILLAGES], 1)
-    n_slots = _n_slots(design, meas, order.shape[0])
-    work = (
-        np.full(max(size.shape[0], 1), -1, np.int64),
-        np.empty(m_vill, np.int64),
-        np.empty(m_vill, np.int64),
-        np.empty((4, max(design[D_PER_VILLAGE], 1)), np.int64),
-        np.zeros(4, np.int64),
-        np.zeros(A_NFIELDS, np.int64),
-        np.zeros((4, max_size + 1), np.int64),
-        np.empty((n_slots, 2), np.float64),
-        np.empty((n_slots, 2), np.float64),
-    )
-    scratch = rl.margin_scratch_jit(max_size)
+    _, _, _, _, _, _, acc, hist, _, qb, tq, tu = _work_arrays(design, meas, n_villages, 0, max_size)
+    mark = np.full(max(size.shape[0], 1), -1, np.int64)
     stamp = np.int64(0)
+    scratch = rl.margin_scratch_jit(max_size)
+    teams = int(meas[M_TEAMS])
+    t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
     first = b * BLOCK
     for c in range(first, min(first + BLOCK, checks)):
-        stamp = _one_check(
-            c,
-            first,
-            key,
-            village_start,
-            stratum_start,
-            order,
-            n_poor,
+        _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+        stamp = _check_households(
+            states[0],
+            states[1],
+            design,
+            meas,
+            teams,
+            strata_index,
+            strata_bounds,
+            hh_village,
+            totals,
             size,
             status,
             problem,
             approve,
-            hh_village,
-            strata_index,
-            strata_bounds,
-            totals,
-            design,
-            meas,
-            rule,
-            shift,
-            states,
+            mark,
             stamp,
-            work,
+            tq,
+            tu,
+            acc,
+            hist,
+        )
+        _finish_check(
+            c,
+            first,
+            states[1],
+            acc,
+            hist,
+            totals,
+            rule,
+            meas,
+            shift,
+            t_inc,
+            t_w,
+            t_o,
+            t_a,
+            true_pass,
             scratch,
             ri,
             rf,
@@ -831,7 +1039,7 @@ def _block_fixed(
 
 @jit(nogil=True)
 def _block_fresh_generated(
-    b, checks, key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, ri, rf, record
+    b, checks, key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, qtab, ri, rf, record
 ):
     """Run the checks of block ``b``, each on its own population drawn household by household."""
     n_vill = cint[pop.CI_VILLAGES]
@@ -844,6 +1052,7 @@ def _block_fresh_generated(
     status = np.empty(hmax, np.int8)
     problem = np.empty(hmax, np.bool_)
     approve = np.empty(hmax, np.bool_)
+    code = np.empty(hmax, np.uint16)
     hh_village = np.empty(hmax, np.int64)
     strata_index = np.empty(hmax, np.int64)
     strata_bounds = np.empty(4, np.int64)
@@ -854,21 +1063,14 @@ def _block_fresh_generated(
     sc_problem = np.empty(high, np.bool_)
     sc_approve = np.empty(high, np.bool_)
     states = np.empty((3, 4), np.uint64)
-    m_vill = max(design[D_VILLAGES], 1)
-    n_slots = _n_slots(design, meas, n_vill)
-    work = (
-        np.full(max(hmax, 1), -1, np.int64),
-        np.empty(m_vill, np.int64),
-        np.empty(m_vill, np.int64),
-        np.empty((4, max(design[D_PER_VILLAGE], 1)), np.int64),
-        np.zeros(4, np.int64),
-        np.zeros(A_NFIELDS, np.int64),
-        np.zeros((4, max_size + 1), np.int64),
-        np.empty((n_slots, 2), np.float64),
-        np.empty((n_slots, 2), np.float64),
+    vmark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu = _work_arrays(
+        design, meas, n_vill, high, max_size
     )
-    scratch = rl.margin_scratch_jit(max_size)
+    vstamp = np.int32(0)
+    mark = np.full(max(hmax, 1), -1, np.int64)
     stamp = np.int64(0)
+    scratch = rl.margin_scratch_jit(max_size)
+    teams = int(meas[M_TEAMS])
     first = b * BLOCK
     two_stage = design[D_KIND] == TWO_STAGE
     for c in range(first, min(first + BLOCK, checks)):
@@ -890,32 +1092,75 @@ def _block_fresh_generated(
             sc_problem,
             sc_approve,
         )
-        pop.population_totals(vstart[-1], size, status, problem, approve, totals)
-        if not two_stage:
+        households = vstart[-1]
+        pop.population_totals(households, size, status, problem, approve, totals)
+        t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
+        _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+        if two_stage:
+            _encode_jit(size, status, problem, approve, code[:households])
+            vstamp = _check_two_stage(
+                states[0],
+                states[1],
+                design,
+                meas,
+                teams,
+                code,
+                vstart,
+                sstart,
+                order,
+                cint[pop.CI_POOR_VILLAGES],
+                vmark,
+                vstamp,
+                vbuf,
+                vsel,
+                swaps,
+                qb,
+                tq,
+                tu,
+                acc,
+                hist,
+                hsz,
+                gsz,
+                gcnt,
+            )
+        else:
             index_strata(vstart, status, hh_village, strata_index, strata_bounds)
-        stamp = _one_check(
+            stamp = _check_households(
+                states[0],
+                states[1],
+                design,
+                meas,
+                teams,
+                strata_index,
+                strata_bounds,
+                hh_village,
+                totals,
+                size,
+                status,
+                problem,
+                approve,
+                mark,
+                stamp,
+                tq,
+                tu,
+                acc,
+                hist,
+            )
+        _finish_check(
             c,
             first,
-            key,
-            vstart,
-            sstart,
-            order,
-            cint[pop.CI_POOR_VILLAGES],
-            size,
-            status,
-            problem,
-            approve,
-            hh_village,
-            strata_index,
-            strata_bounds,
+            states[1],
+            acc,
+            hist,
             totals,
-            design,
-            meas,
             rule,
+            meas,
             shift,
-            states,
-            stamp,
-            work,
+            t_inc,
+            t_w,
+            t_o,
+            t_a,
+            true_pass,
             scratch,
             ri,
             rf,
@@ -950,10 +1195,7 @@ def _add_moments(rf, inc, w, o, a, t_inc, t_w, t_o, t_a, shift):
         rf[base + F_T2] += t * t
 
 
-def run_blocks(
-    first_block,
-    n_blocks,
-    checks,
+def plan_blocks(
     key,
     fresh,
     village_start,
@@ -977,20 +1219,71 @@ def run_blocks(
     rule,
     shift,
     max_size,
-    max_sample,
-    out_int,
-    out_flt,
-    out_rec,
-    tables=None,
 ):
-    """Run blocks ``first_block .. first_block + n_blocks - 1`` in parallel.
+    """Choose the block kernel of a scenario and pack its arguments: ``(kernel, args)``.
 
-    ``out_int`` (int64[n_blocks, I_NCOUNTS]) and ``out_flt``
-    (float64[n_blocks, F_NSUMS]) receive one row per block; rows are zeroed here.
-    ``out_rec`` is float64[n_blocks, BLOCK, C_NFIELDS] to record every check, or
-    float64[n_blocks, 0, C_NFIELDS] not to. ``tables`` (fresh two-stage designs
-    without replacement, from :func:`fresh_tables_for`) selects the kernel that
-    draws populations as village counts.
+    Fixed populations run :func:`_block_two_stage` or :func:`_block_households`;
+    fresh ones :func:`_block_fresh_two_stage` (two-stage without replacement,
+    populations drawn as village counts from :func:`fresh_tables_for`) or
+    :func:`_block_fresh_generated`. Only the chosen kernel is compiled.
+    """
+    qtab = flag_bound_table(meas)
+    tables = fresh_tables_for(fresh, cint, cflt, size_cdf, design)
+    if fresh and tables is not None:
+        args = (key, cint, size_cdf, *tables, design, meas, rule, shift, max_size, qtab)
+        return _block_fresh_two_stage, args
+    if fresh:
+        args = (key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, qtab)
+        return _block_fresh_generated, args
+    if design[D_KIND] == TWO_STAGE:
+        if max_size > CODE_SIZE:
+            raise ValueError(f"household sizes must be at most {CODE_SIZE}; got {max_size}")
+        code = encode_households(size, status, problem, approve)
+        args = (
+            key,
+            code,
+            village_start,
+            stratum_start,
+            village_order,
+            n_poor_villages,
+            totals,
+            design,
+            meas,
+            rule,
+            shift,
+            max_size,
+            qtab,
+        )
+        return _block_two_stage, args
+    args = (
+        key,
+        village_start.shape[0] - 1,
+        size,
+        status,
+        problem,
+        approve,
+        hh_village,
+        strata_index,
+        strata_bounds,
+        totals,
+        design,
+        meas,
+        rule,
+        shift,
+        max_size,
+        qtab,
+    )
+    return _block_households, args
+
+
+def run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, out_rec):
+    """Run blocks ``first_block .. first_block + n_blocks - 1`` of a plan in parallel.
+
+    ``kernel`` and ``args`` come from :func:`plan_blocks`. ``out_int``
+    (int64[n_blocks, I_NCOUNTS]) and ``out_flt`` (float64[n_blocks, F_NSUMS])
+    receive one row per block; rows are zeroed here. ``out_rec`` is
+    float64[n_blocks, BLOCK, C_NFIELDS] to record every check, or
+    float64[n_blocks, 0, C_NFIELDS] not to.
 
     Blocks are handed out one at a time to ``numba.get_num_threads()`` Python
     threads that run the ``nogil`` block kernels; each block writes only its own
@@ -1002,34 +1295,6 @@ def run_blocks(
 
     import numba
 
-    if fresh and tables is not None:
-        args = (key, cint, size_cdf, *tables, design, meas, rule, shift, max_size)
-        kernel = _block_fresh_two_stage
-    elif fresh:
-        args = (key, cint, cflt, size_cdf, design, meas, rule, shift, max_size)
-        kernel = _block_fresh_generated
-    else:
-        args = (
-            key,
-            village_start,
-            stratum_start,
-            village_order,
-            n_poor_villages,
-            size,
-            status,
-            problem,
-            approve,
-            hh_village,
-            strata_index,
-            strata_bounds,
-            totals,
-            design,
-            meas,
-            rule,
-            shift,
-            max_size,
-        )
-        kernel = _block_fixed
     counter = itertools.count()
     errors = []
     stop = []
@@ -1125,6 +1390,7 @@ def _block_fresh_two_stage(
     rule,
     shift,
     max_size,
+    qtab,
     ri,
     rf,
     record,
@@ -1164,6 +1430,7 @@ def _block_fresh_two_stage(
     gcnt = np.zeros(4, np.int64)
     acc = np.zeros(A_NFIELDS, np.int64)
     hist = np.zeros((4, max_size + 1), np.int64)
+    qb = np.empty((n_slots, 4), np.float64)
     tq = np.empty((n_slots, 2), np.float64)
     tu = np.empty((n_slots, 2), np.float64)
     totals = np.zeros(pop.T_NTOTALS, np.float64)
@@ -1171,9 +1438,7 @@ def _block_fresh_two_stage(
     states = np.empty((4, 4), np.uint64)
     s_state = states[0]
     m_state = states[1]
-    t_state = states[2]
     f_state = states[3]
-    q0, q1 = _flag_bounds(meas)
     zero = np.int64(0)
     no = design[D_REPLACE] != design[D_REPLACE]  # False, typed bool (not a literal)
     m_poor = design[D_POOR_VILLAGES]
@@ -1181,21 +1446,8 @@ def _block_fresh_two_stage(
     s_persons = np.zeros(4, np.int64)  # never registered ok, omitted; and their persons
     first = b * BLOCK
     for c in range(first, min(first + BLOCK, checks)):
-        seed_stream(s_state, key, c, PURPOSE_SAMPLING)
-        seed_stream(m_state, key, c, PURPOSE_MEASUREMENT)
+        _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
         seed_stream(f_state, key, c, PURPOSE_FRESH_VILLAGES)
-        if meas[M_TEAM_SD] > 0.0:
-            seed_stream(t_state, key, c, PURPOSE_TEAMS)
-            for t in range(n_slots):
-                tu[t, 0] = uniform(t_state)
-                tu[t, 1] = uniform(t_state)
-                tq[t, 0] = -1.0
-                tq[t, 1] = -1.0
-        for i in range(A_NFIELDS):
-            acc[i] = 0
-        for i in range(4):
-            for j in range(max_size + 1):
-                hist[i, j] = 0
         # which villages the check samples (villages are exchangeable in their class)
         if m_poor >= 0:
             got = _pick_villages(s_state, order, zero, n_poor, m_poor, no, vsel, zero, swaps)
@@ -1269,7 +1521,7 @@ def _block_fresh_two_stage(
                     s_persons[g] += sz
                 s_cnt[g] += gcnt[g]
             _measure_village(
-                m_state, j % teams if teams > 0 else j, meas, q0, q1, tq, tu, acc, hist, gsz, gcnt
+                m_state, j % teams if teams > 0 else j, meas, qb, tq, tu, acc, hist, gsz, gcnt
             )
         # persons: sampled households' sizes plus sums of independent sizes for the rest
         p_ok_e = s_persons[0] + _sum_of_sizes(
