@@ -94,7 +94,7 @@ def test_fresh_village_counts_match_whole_populations(monkeypatch):
     """The count-level fresh kernel and the household-level one agree within 4 MCSE."""
     import povsim
     from povsim import County, Design, Measurement, Scenario
-    from povsim._engine import kernel
+    from povsim._engine import fresh
 
     county = County(
         villages=30,
@@ -113,7 +113,7 @@ def test_fresh_village_counts_match_whole_populations(monkeypatch):
         population="fresh",
     )
     fast = povsim.simulate(s, checks=40_000, seed=3)
-    monkeypatch.setattr(kernel, "fresh_tables_for", lambda *a: None)
+    monkeypatch.setattr(fresh, "fresh_tables_for", lambda *a: None)
     slow = povsim.simulate(s, checks=40_000, seed=4)
     for name in ("p_pass", "p_true_pass", "true_value", "estimate_mean", "estimate_sd"):
         a, b = fast[name].values, slow[name].values

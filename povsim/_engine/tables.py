@@ -1,7 +1,7 @@
 """Inverse-CDF tables of a county's village-level laws (fresh two-stage populations).
 
 A fresh population of a two-stage check is drawn village by village as counts
-(see :func:`povsim._engine.kernel._block_fresh_two_stage`): for a village of
+(see :func:`povsim._engine.fresh.block_fresh_two_stage`): for a village of
 ``n`` households, the registered count is Binomial(n, registered share of its
 class); of ``r`` registered, the remaining count is Binomial(r, remaining
 share); of ``e`` exited, the wrongful exits are beta-binomial (the village rate
