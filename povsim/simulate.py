@@ -49,7 +49,7 @@ class _Prepared:
     _plan: tuple | None = None
 
     def plan(self) -> tuple:
-        """The block kernel and its arguments (:func:`povsim._engine.kernel.plan_blocks`), once."""
+        """Kernel, arguments and scratch (:func:`povsim._engine.kernel.plan_blocks`), once."""
         if self._plan is None:
             self._plan = _k.plan_blocks(
                 self.key,
@@ -184,13 +184,14 @@ def _prepare(scenario: Scenario, key: np.ndarray, population: Population | None)
             poor_villages=int(population.village_poor.sum()),
             villages=population.villages,
         )
-        h = population.households
+        h = population.households if design.kind != "two_stage" else 0
         hh_village = np.empty(h, np.int64)
         strata_index = np.empty(h, np.int64)
-        strata_bounds = np.empty(4, np.int64)
-        _k.index_strata(
-            population.village_start, population.status, hh_village, strata_index, strata_bounds
-        )
+        strata_bounds = np.zeros(4, np.int64)
+        if h:  # the county-wide strata of SRS and stratified designs
+            _k.index_strata(
+                population.village_start, population.status, hh_village, strata_index, strata_bounds
+            )
         order = np.concatenate(
             [np.flatnonzero(population.village_poor), np.flatnonzero(~population.village_poor)]
         ).astype(np.int64)
@@ -239,8 +240,7 @@ def _run_chunk(prep: _Prepared, checks: int, first_block: int, n_blocks: int, re
     out_int = np.zeros((n_blocks, _k.I_NCOUNTS), np.int64)
     out_flt = np.zeros((n_blocks, _k.F_NSUMS), np.float64)
     out_rec = np.zeros((n_blocks, _k.BLOCK if record else 0, _k.C_NFIELDS), np.float64)
-    kernel, args = prep.plan()
-    _k.run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, out_rec)
+    _k.run_blocks(first_block, n_blocks, checks, prep.plan(), out_int, out_flt, out_rec)
     if record:
         return out_int, out_flt, out_rec.reshape(-1, _k.C_NFIELDS)
     return out_int, out_flt

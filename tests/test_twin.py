@@ -217,6 +217,7 @@ def _engine_margin(rule, sizes_w, flags_w, sizes_o, flags_o, x_a, n_a, totals):
     for s, f in zip(sizes_o, flags_o, strict=True):
         hist[2 if f else 3][s] += 1
     r, e, n = totals
+    params = rule._engine_params("western")
     return int(
         engine_rule.verdict_margin(
             int(sizes_w[flags_w].sum()),
@@ -229,7 +230,8 @@ def _engine_margin(rule, sizes_w, flags_w, sizes_o, flags_o, x_a, n_a, totals):
             r,
             e,
             n,
-            rule._engine_params("western"),
+            params,
+            engine_rule.statistic_for(params),
             *engine_rule.margin_scratch(max_size),
         )
     )

@@ -40,6 +40,7 @@ Outputs per block
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -389,7 +390,7 @@ def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
                 acc[A_X_O] += sz
 
 
-@jit(inline="always")
+@jit
 def _below32(r32, n, s0, s1, s2, s3):
     """Exactly uniform integer in ``0 .. n - 1`` from 32 random bits (Lemire 2019).
 
@@ -407,7 +408,7 @@ def _below32(r32, n, s0, s1, s2, s3):
     return np.int64(m >> uint64(32)), s0, s1, s2, s3
 
 
-@jit(inline="always")
+@jit
 def _floyd_pick(r32, jj, lo, code, mark, stamp, s0, s1, s2, s3):
     """One step of Floyd's algorithm: the code of a household not yet taken.
 
@@ -724,6 +725,7 @@ def _finish_check(
     hist,
     totals,
     rule,
+    statistic,
     meas,
     shift,
     true_inc,
@@ -752,14 +754,14 @@ def _finish_check(
     e_p = totals[pop.T_EXITED_PERSONS]
     n_p = totals[pop.T_NONREG_PERSONS]
     mask = rl.rates_fail_mask(
-        rl.rate_statistic(x_w, n_w, rule),
-        rl.rate_statistic(x_o, n_o, rule),
+        statistic(x_w, n_w, rule, rl.UPPER_BOUND),
+        statistic(x_o, n_o, rule, rl.UPPER_BOUND),
         r_p,
         e_p,
         n_p,
         rule,
     )
-    if rl.approval_fails(rl.approval_statistic(x_a, n, rule), rule):
+    if rl.approval_fails(statistic(x_a, n, rule, rl.LOWER_BOUND), rule):
         mask |= rl.FAIL_APPROVAL
     take, stat_w, stat_o, cum_w, cum_o = scratch
     margin = rl.verdict_margin(
@@ -777,6 +779,7 @@ def _finish_check(
         e_p,
         n_p,
         rule,
+        statistic,
         take,
         stat_w,
         stat_o,
@@ -822,6 +825,59 @@ def _finish_check(
 
 
 @jit
+def _any_statistic(x, n, rule, bound_side):
+    """Point or bound statistic by the rule's method (compiles the bounds whatever the rule)."""
+    if int(rule[rl.R_METHOD]) == rl.POINT:
+        return rl.point_statistic(x, n, rule, bound_side)
+    return rl.bound_statistic(x, n, rule, bound_side)
+
+
+@jit
+def _finish_check_any(
+    c,
+    first,
+    m_state,
+    acc,
+    hist,
+    totals,
+    rule,
+    meas,
+    shift,
+    true_inc,
+    true_w,
+    true_o,
+    true_a,
+    true_pass,
+    scratch,
+    ri,
+    rf,
+    record,
+):
+    """:func:`_finish_check` with the statistic chosen at run time."""
+    _finish_check(
+        c,
+        first,
+        m_state,
+        acc,
+        hist,
+        totals,
+        rule,
+        _any_statistic,
+        meas,
+        shift,
+        true_inc,
+        true_w,
+        true_o,
+        true_a,
+        true_pass,
+        scratch,
+        ri,
+        rf,
+        record,
+    )
+
+
+@jit
 def _n_slots(design, meas, n_villages):
     """Team slots a check draws: sampled-village positions (two-stage) or county villages."""
     teams = int(meas[M_TEAMS])
@@ -831,41 +887,37 @@ def _n_slots(design, meas, n_villages):
     return teams if teams > 0 else max(n_villages, 1)
 
 
-@jit
-def _work_arrays(design, meas, n_villages, max_village, max_size):
-    """Per-thread scratch of the check kernels.
+def work_arrays(design, meas, n_villages, max_village, max_size, village_order=None):
+    """Per-block scratch of the check kernels, allocated in NumPy (nothing to compile).
 
-    ``(mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu)``: stratum
-    marks (``max_village``), a village's sampled codes, the sampled villages and
-    the shuffle's swaps, the measurement groups, the check's counts and size
-    histograms, and the team bounds, probabilities and uniforms.
+    ``(states, order, mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq,
+    tu, margin)``: the check's stream states, a copy of the village order (shuffled
+    in place and restored by every check), stratum marks (``max_village``), a
+    village's sampled codes, the sampled villages and the shuffle's swaps, the
+    measurement groups, the check's counts and size histograms, the team bounds,
+    probabilities and uniforms, and :func:`povsim._engine.rule.margin_scratch`.
     """
-    m_vill = max(design[D_VILLAGES], 1)
-    per_village = max(design[D_PER_VILLAGE], 1)
-    n_slots = _n_slots(design, meas, n_villages)
+    m_vill = max(int(design[D_VILLAGES]), 1)
+    per_village = max(int(design[D_PER_VILLAGE]), 1)
+    n_slots = int(_n_slots.py_func(design, meas, n_villages))
+    order = np.arange(n_villages) if village_order is None else village_order.copy()
     return (
+        np.zeros((3, 4), np.uint64),
+        order.astype(np.int64),
         np.full(max(max_village, 1), -1, np.int32),
-        np.empty(per_village, np.uint16),
-        np.empty(m_vill, np.int64),
-        np.empty(m_vill, np.int64),
-        np.empty((4, per_village), np.int64),
+        np.zeros(per_village, np.uint16),
+        np.zeros(m_vill, np.int64),
+        np.zeros(m_vill, np.int64),
+        np.zeros((4, per_village), np.int64),
         np.zeros(4, np.int64),
         np.zeros(A_NFIELDS, np.int64),
         np.zeros((4, max_size + 1), np.int64),
         np.zeros((4, max_size + 1), np.int64),
-        np.empty((n_slots, 4), np.float64),
-        np.empty((n_slots, 2), np.float64),
-        np.empty((n_slots, 2), np.float64),
+        np.zeros((n_slots, 4), np.float64),
+        np.zeros((n_slots, 2), np.float64),
+        np.zeros((n_slots, 2), np.float64),
+        rl.margin_scratch(max_size),
     )
-
-
-@jit
-def _max_village(village_start):
-    """Households in the largest village."""
-    most = 0
-    for v in range(village_start.shape[0] - 1):
-        most = max(most, village_start[v + 1] - village_start[v])
-    return most
 
 
 @jit(nogil=True)
@@ -882,21 +934,18 @@ def _block_two_stage(
     design,
     meas,
     rule,
+    statistic,
     shift,
     max_size,
     qtab,
+    work,
     ri,
     rf,
     record,
 ):
     """Run the two-stage checks of block ``b`` on a fixed population (counts into ri, rf)."""
-    states = np.empty((3, 4), np.uint64)
-    order = village_order.copy()  # shuffled in place and restored by every check
-    mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu = _work_arrays(
-        design, meas, order.shape[0], _max_village(village_start), max_size
-    )
-    stamp = np.int32(0)
-    scratch = rl.margin_scratch_jit(max_size)
+    states, order, mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu, scratch = work
+    stamp = np.int64(0)
     teams = int(meas[M_TEAMS])
     t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
     first = b * BLOCK
@@ -935,6 +984,7 @@ def _block_two_stage(
             hist,
             totals,
             rule,
+            statistic,
             meas,
             shift,
             t_inc,
@@ -966,19 +1016,19 @@ def _block_households(
     design,
     meas,
     rule,
+    statistic,
     shift,
     max_size,
     qtab,
+    work,
     ri,
     rf,
     record,
 ):
     """Run the SRS or stratified checks of block ``b`` on a fixed population."""
-    states = np.empty((3, 4), np.uint64)
-    _, _, _, _, _, _, acc, hist, _, qb, tq, tu = _work_arrays(design, meas, n_villages, 0, max_size)
+    states, _, _, _, _, _, _, _, acc, hist, _, qb, tq, tu, scratch = work
     mark = np.full(max(size.shape[0], 1), -1, np.int64)
     stamp = np.int64(0)
-    scratch = rl.margin_scratch_jit(max_size)
     teams = int(meas[M_TEAMS])
     t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
     first = b * BLOCK
@@ -1013,6 +1063,7 @@ def _block_households(
             hist,
             totals,
             rule,
+            statistic,
             meas,
             shift,
             t_inc,
@@ -1029,7 +1080,23 @@ def _block_households(
 
 @jit(nogil=True)
 def _block_fresh_generated(
-    b, checks, key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, qtab, ri, rf, record
+    b,
+    checks,
+    key,
+    cint,
+    cflt,
+    size_cdf,
+    design,
+    meas,
+    rule,
+    statistic,
+    shift,
+    max_size,
+    qtab,
+    work,
+    ri,
+    rf,
+    record,
 ):
     """Run the checks of block ``b``, each on its own population drawn household by household."""
     n_vill = cint[pop.CI_VILLAGES]
@@ -1047,19 +1114,14 @@ def _block_fresh_generated(
     strata_index = np.empty(hmax, np.int64)
     strata_bounds = np.empty(4, np.int64)
     totals = np.empty(pop.T_NTOTALS, np.float64)
-    order = np.arange(n_vill)
     sc_size = np.empty(high, np.int64)
     sc_status = np.empty(high, np.int8)
     sc_problem = np.empty(high, np.bool_)
     sc_approve = np.empty(high, np.bool_)
-    states = np.empty((3, 4), np.uint64)
-    vmark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu = _work_arrays(
-        design, meas, n_vill, high, max_size
-    )
-    vstamp = np.int32(0)
+    states, order, vmark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu, scratch = work
+    vstamp = np.int64(0)
     mark = np.full(max(hmax, 1), -1, np.int64)
     stamp = np.int64(0)
-    scratch = rl.margin_scratch_jit(max_size)
     teams = int(meas[M_TEAMS])
     first = b * BLOCK
     two_stage = design[D_KIND] == TWO_STAGE
@@ -1144,6 +1206,7 @@ def _block_fresh_generated(
             hist,
             totals,
             rule,
+            statistic,
             meas,
             shift,
             t_inc,
@@ -1210,23 +1273,30 @@ def plan_blocks(
     shift,
     max_size,
 ):
-    """Choose the block kernel of a scenario and pack its arguments: ``(kernel, args)``.
+    """Choose the block kernel of a scenario and pack its arguments: ``(kernel, args, work)``.
 
     Fixed populations run :func:`_block_two_stage` or :func:`_block_households`;
     fresh ones :func:`povsim._engine.fresh.block_fresh_two_stage` (two-stage without replacement,
     populations drawn as village counts from :func:`fresh_tables_for`) or
-    :func:`_block_fresh_generated`. Only the chosen kernel is compiled.
+    :func:`_block_fresh_generated`. Only the chosen kernel is compiled. ``work``
+    allocates a block's scratch (:func:`work_arrays`), or is None for a kernel
+    that allocates its own.
     """
     from . import fresh as fr
 
     qtab = flag_bound_table(meas)
+    statistic = rl.statistic_for(rule)
     tables = fr.fresh_tables_for(fresh, cint, cflt, size_cdf, design)
     if fresh and tables is not None:
         args = (key, cint, size_cdf, *tables, design, meas, rule, shift, max_size, qtab)
-        return fr.block_fresh_two_stage, args
+        return fr.block_fresh_two_stage, args, None
     if fresh:
-        args = (key, cint, cflt, size_cdf, design, meas, rule, shift, max_size, qtab)
-        return _block_fresh_generated, args
+        args = (key, cint, cflt, size_cdf, design, meas, rule, statistic, shift, max_size, qtab)
+        n_vill = int(cint[pop.CI_VILLAGES])
+        work = functools.partial(
+            work_arrays, design, meas, n_vill, int(cint[pop.CI_HH_HIGH]), max_size
+        )
+        return _block_fresh_generated, args, work
     if design[D_KIND] == TWO_STAGE:
         if max_size > CODE_SIZE:
             raise ValueError(f"household sizes must be at most {CODE_SIZE}; got {max_size}")
@@ -1242,11 +1312,16 @@ def plan_blocks(
             design,
             meas,
             rule,
+            statistic,
             shift,
             max_size,
             qtab,
         )
-        return _block_two_stage, args
+        max_village = int(np.diff(village_start).max(initial=0))
+        work = functools.partial(
+            work_arrays, design, meas, len(village_order), max_village, max_size, village_order
+        )
+        return _block_two_stage, args, work
     args = (
         key,
         village_start.shape[0] - 1,
@@ -1261,17 +1336,19 @@ def plan_blocks(
         design,
         meas,
         rule,
+        statistic,
         shift,
         max_size,
         qtab,
     )
-    return _block_households, args
+    work = functools.partial(work_arrays, design, meas, village_start.shape[0] - 1, 0, max_size)
+    return _block_households, args, work
 
 
-def run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, out_rec):
+def run_blocks(first_block, n_blocks, checks, plan, out_int, out_flt, out_rec):
     """Run blocks ``first_block .. first_block + n_blocks - 1`` of a plan in parallel.
 
-    ``kernel`` and ``args`` come from :func:`plan_blocks`. ``out_int``
+    ``plan`` is ``(kernel, args, work)`` from :func:`plan_blocks`. ``out_int``
     (int64[n_blocks, I_NCOUNTS]) and ``out_flt`` (float64[n_blocks, F_NSUMS])
     receive one row per block; rows are zeroed here. ``out_rec`` is
     float64[n_blocks, BLOCK, C_NFIELDS] to record every check, or
@@ -1287,6 +1364,7 @@ def run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, ou
 
     import numba
 
+    kernel, args, make_work = plan
     counter = itertools.count()
     errors = []
     stop = []
@@ -1299,7 +1377,10 @@ def run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, ou
                     return
                 out_int[bi, :] = 0
                 out_flt[bi, :] = 0.0
-                kernel(first_block + bi, checks, *args, out_int[bi], out_flt[bi], out_rec[bi])
+                extra = () if make_work is None else (make_work(),)
+                kernel(
+                    first_block + bi, checks, *args, *extra, out_int[bi], out_flt[bi], out_rec[bi]
+                )
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             errors.append(exc)
             stop.append(True)
@@ -1321,9 +1402,11 @@ def run_blocks(first_block, n_blocks, checks, kernel, args, out_int, out_flt, ou
         raise errors[0]
 
 
-@jit
 def fold_sums(rows, acc):
-    """Add float rows to ``acc`` strictly in row order (the deterministic fold)."""
-    for i in range(rows.shape[0]):
-        for j in range(rows.shape[1]):
-            acc[j] += rows[i, j]
+    """Add float rows to ``acc`` strictly in row order (the deterministic fold).
+
+    ``cumsum`` adds sequentially, so the result is ``(((acc + r0) + r1) + ...)``
+    bit for bit, whatever the number of rows per call.
+    """
+    if rows.shape[0]:
+        acc[:] = np.cumsum(np.concatenate([acc[None, :], rows]), axis=0)[-1]

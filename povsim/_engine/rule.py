@@ -157,15 +157,23 @@ def bound(x, n, upper, kind, confidence, z, deff):
 
 
 @jit
-def _statistic(x, n, rule, bound_side):
-    """Point estimate, or the bound named by ``bound_side`` when the method asks for one."""
-    method = int(rule[R_METHOD])
-    if method == POINT:
-        return x / n if n > 0 else 0.0
+def point_statistic(x, n, rule, bound_side):
+    """The point estimate ``x / n`` (0 when ``n == 0``); the rule's ``POINT`` method."""
+    return x / n if n > 0 else 0.0
+
+
+@jit
+def bound_statistic(x, n, rule, bound_side):
+    """The confidence bound of ``x / n`` that the rule's bound method compares.
+
+    ``bound_side`` is ``UPPER_BOUND`` for the error rates and ``LOWER_BOUND`` for
+    approval: the upper bound is taken where it equals the rule's method (pass
+    only if the bound clears the threshold), the lower bound otherwise.
+    """
     return bound(
         x,
         n,
-        method == bound_side,
+        int(rule[R_METHOD]) == bound_side,
         int(rule[R_BOUND]),
         rule[R_CONFIDENCE],
         rule[R_Z],
@@ -173,16 +181,13 @@ def _statistic(x, n, rule, bound_side):
     )
 
 
-@jit
-def rate_statistic(x, n, rule):
-    """Statistic of an error rate (wrongful exit, omission) compared with its threshold."""
-    return _statistic(x, n, rule, UPPER_BOUND)
+def statistic_for(rule):
+    """The statistic kernel of a rule vector, :func:`point_statistic` or :func:`bound_statistic`.
 
-
-@jit
-def approval_statistic(x, n, rule):
-    """Statistic of approval compared with its threshold (bounds on the other side)."""
-    return _statistic(x, n, rule, LOWER_BOUND)
+    Kernels take it as an argument, so numba compiles the confidence bounds only
+    for rules that use them.
+    """
+    return point_statistic if int(rule[R_METHOD]) == POINT else bound_statistic
 
 
 @jit
@@ -249,6 +254,7 @@ def verdict_margin(
     totals_e,
     totals_n,
     rule,
+    statistic,
     scratch_take,
     stat_w,
     stat_o,
@@ -273,13 +279,13 @@ def verdict_margin(
     """
     kp1 = K_MAX + 1
     passing = rates_fail_mask(
-        rate_statistic(x_w, n_w, rule),
-        rate_statistic(x_o, n_o, rule),
+        statistic(x_w, n_w, rule, UPPER_BOUND),
+        statistic(x_o, n_o, rule, UPPER_BOUND),
         totals_r,
         totals_e,
         totals_n,
         rule,
-    ) == 0 and not approval_fails(approval_statistic(x_a, n_a, rule), rule)
+    ) == 0 and not approval_fails(statistic(x_a, n_a, rule, LOWER_BOUND), rule)
     scratch_take[:] = 0
     _cumulative_largest(hist_wu if passing else hist_wf, scratch_take, cum_w)
     scratch_take[:] = 0
@@ -287,13 +293,13 @@ def verdict_margin(
     sign = 1 if passing else -1
     for j in range(kp1):
         if cum_w[j] >= 0:
-            stat_w[j] = rate_statistic(x_w + sign * cum_w[j], n_w, rule)
+            stat_w[j] = statistic(x_w + sign * cum_w[j], n_w, rule, UPPER_BOUND)
         if cum_o[j] >= 0:
-            stat_o[j] = rate_statistic(x_o + sign * cum_o[j], n_o, rule)
+            stat_o[j] = statistic(x_o + sign * cum_o[j], n_o, rule, UPPER_BOUND)
     best = kp1
     if passing:
         for j in range(1, min(K_MAX, x_a) + 1):
-            if approval_fails(approval_statistic(x_a - j, n_a, rule), rule):
+            if approval_fails(statistic(x_a - j, n_a, rule, LOWER_BOUND), rule):
                 best = j
                 break
         for total in range(1, best):
@@ -305,7 +311,7 @@ def verdict_margin(
                     return total
         return best
     need_a = 0
-    while need_a <= K_MAX and approval_fails(approval_statistic(x_a + need_a, n_a, rule), rule):
+    while need_a <= K_MAX and approval_fails(statistic(x_a + need_a, n_a, rule, LOWER_BOUND), rule):
         need_a += 1
         if x_a + need_a > n_a:
             return kp1
