@@ -347,16 +347,16 @@ def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
 
 
 @jit
-def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
-    """Record the flags of one village's sampled households (team ``t``), group by group.
+def _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3):
+    """Flag one village's sampled households (team ``t``), group ``g`` at uniform ``u_g``.
 
     Group ``g = 2 * never_registered + problem`` holds ``gcnt[g]`` households with
     sizes ``gsz[g, :gcnt[g]]``; each is flagged independently with the team's
     probability ``q``, so the flagged number is binomial and the flagged
     households a uniformly random subset of that size (a partial shuffle of the
-    group). One household is flagged when its uniform ``u < q``; more are
-    ``Binomial(m, q)`` at ``u``. The team's bounds ``qb[t]`` (from
-    :func:`flag_bound_table`) settle most draws without ``q`` itself:
+    group, from further uniforms of ``m_state``). One household is flagged when
+    ``u < q``; more are ``Binomial(m, q)`` at ``u``. The team's bounds ``qb[t]``
+    (from :func:`flag_bound_table`) settle most draws without ``q`` itself:
     ``u < low`` flags a single household and ``u >= high`` does not, and below
     Bernoulli's bound ``1 - m * high`` the binomial is 0.
     """
@@ -364,17 +364,14 @@ def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
         mg = gcnt[g]
         if mg == 0:
             continue
+        u = u0 if g == 0 else u1 if g == 1 else u2 if g == 2 else u3
         prob = g & 1
-        low = qb[t, prob]
         high = qb[t, 2 + prob]
-        u = uniform(m_state)
+        if _no_flag(mg, u, high):
+            continue
         if mg == 1:
-            if u >= high:
-                continue
-            x = 1 if u < low or u < _team_prob(tq, tu, t, prob, meas) else 0
+            x = 1 if u < qb[t, prob] or u < _team_prob(tq, tu, t, prob, meas) else 0
         else:
-            if high <= 0.0 or (high <= 0.5 and u < 1.0 - mg * high):
-                continue  # certainly (or by Bernoulli's bound) no flag
             x = binomial_u(u, m_state, mg, _team_prob(tq, tu, t, prob, meas))
         hu = H_WU if g < 2 else H_OU
         for i in range(x):
@@ -390,7 +387,52 @@ def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
                 acc[A_X_O] += sz
 
 
+@jit(inline="always")
+def _no_flag(mg, u, high):
+    """Whether ``mg`` households at uniform ``u`` certainly get no flag (``high`` bounds q)."""
+    if high <= 0.0:
+        return True
+    if mg == 1:
+        return u >= high
+    return high <= 0.5 and u < 1.0 - mg * high
+
+
 @jit
+def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
+    """Record the flags of one village's sampled households (team ``t``).
+
+    One uniform per non-empty group, then :func:`_flag_village` unless the
+    bounds settle every group.
+    """
+    u0, u1, u2, u3, settled = _village_uniforms(m_state, t, qb, gcnt)
+    if not settled:
+        _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3)
+
+
+@jit(inline="always")
+def _village_uniforms(m_state, t, qb, gcnt):
+    """One uniform per non-empty group (in group order), and whether no group can be flagged."""
+    u0 = u1 = u2 = u3 = 1.0
+    settled = True
+    for g in range(4):
+        mg = gcnt[g]
+        if mg == 0:
+            continue
+        u = uniform(m_state)
+        if g == 0:
+            u0 = u
+        elif g == 1:
+            u1 = u
+        elif g == 2:
+            u2 = u
+        else:
+            u3 = u
+        if not _no_flag(mg, u, qb[t, 2 + (g & 1)]):
+            settled = False
+    return u0, u1, u2, u3, settled
+
+
+@jit(inline="always")
 def _below32(r32, n, s0, s1, s2, s3):
     """Exactly uniform integer in ``0 .. n - 1`` from 32 random bits (Lemire 2019).
 
@@ -408,7 +450,7 @@ def _below32(r32, n, s0, s1, s2, s3):
     return np.int64(m >> uint64(32)), s0, s1, s2, s3
 
 
-@jit
+@jit(inline="always")
 def _floyd_pick(r32, jj, lo, code, mark, stamp, s0, s1, s2, s3):
     """One step of Floyd's algorithm: the code of a household not yet taken.
 
@@ -565,9 +607,10 @@ def _check_two_stage(
         gcnt[1] = g1
         gcnt[2] = g2
         gcnt[3] = g3
-        _measure_village(
-            m_state, j % teams if teams > 0 else j, meas, qb, tq, tu, acc, hist, gsz, gcnt
-        )
+        t = j % teams if teams > 0 else j
+        u0, u1, u2, u3, settled = _village_uniforms(m_state, t, qb, gcnt)
+        if not settled:  # a problem household, or a flag the bounds cannot rule out
+            _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3)
     s_state[0] = s0
     s_state[1] = s1
     s_state[2] = s2
