@@ -64,9 +64,17 @@ def _binomial_rows(ns, p):
 
 
 def _beta_binomial_rows(ns, mean, icc):
-    # as beta_mean_icc: no heterogeneity at icc 0, a degenerate mean, or icc 1 (scale 0)
-    if icc <= 0.0 or icc >= 1.0 or mean <= 0.0 or mean >= 1.0:
+    # as beta_mean_icc: no heterogeneity at icc 0 or a degenerate mean ...
+    if icc <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return _binomial_rows(ns, mean)
+    if icc >= 1.0:  # ... and at icc 1 the limit law: every village all or nothing
+        out = []
+        for n in ns:
+            pmf = np.zeros(n + 1)
+            pmf[0] += 1.0 - mean
+            pmf[n] += mean
+            out.append(_rows_from_pmf(pmf))
+        return out
     from scipy import stats
 
     scale = (1.0 - icc) / icc
