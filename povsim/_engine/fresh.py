@@ -33,7 +33,7 @@ from .kernel import (
     M_TEAMS,
     TWO_STAGE,
     _begin_check,
-    _finish_check_any,
+    _finish_check,
     _measure_village,
     _n_slots,
     _pick_villages,
@@ -238,6 +238,7 @@ def block_fresh_two_stage(
     design,
     meas,
     rule,
+    statistic,
     shift,
     max_size,
     qtab,
@@ -434,7 +435,7 @@ def block_fresh_two_stage(
         acc[A_N_O] += s_persons[2] + s_persons[3]
         acc[A_HH_O] += s_cnt[2] + s_cnt[3]
         t_inc, t_w, t_o, t_a, true_pass = _truth(totals, rule)
-        _finish_check_any(
+        _finish_check(
             c,
             first,
             m_state,
@@ -442,6 +443,7 @@ def block_fresh_two_stage(
             hist,
             totals,
             rule,
+            statistic,
             meas,
             shift,
             t_inc,

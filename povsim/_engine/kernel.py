@@ -868,59 +868,6 @@ def _finish_check(
 
 
 @jit
-def _any_statistic(x, n, rule, bound_side):
-    """Point or bound statistic by the rule's method (compiles the bounds whatever the rule)."""
-    if int(rule[rl.R_METHOD]) == rl.POINT:
-        return rl.point_statistic(x, n, rule, bound_side)
-    return rl.bound_statistic(x, n, rule, bound_side)
-
-
-@jit
-def _finish_check_any(
-    c,
-    first,
-    m_state,
-    acc,
-    hist,
-    totals,
-    rule,
-    meas,
-    shift,
-    true_inc,
-    true_w,
-    true_o,
-    true_a,
-    true_pass,
-    scratch,
-    ri,
-    rf,
-    record,
-):
-    """:func:`_finish_check` with the statistic chosen at run time."""
-    _finish_check(
-        c,
-        first,
-        m_state,
-        acc,
-        hist,
-        totals,
-        rule,
-        _any_statistic,
-        meas,
-        shift,
-        true_inc,
-        true_w,
-        true_o,
-        true_a,
-        true_pass,
-        scratch,
-        ri,
-        rf,
-        record,
-    )
-
-
-@jit
 def _n_slots(design, meas, n_villages):
     """Team slots a check draws: sampled-village positions (two-stage) or county villages."""
     teams = int(meas[M_TEAMS])
@@ -1331,7 +1278,7 @@ def plan_blocks(
     statistic = rl.statistic_for(rule)
     tables = fr.fresh_tables_for(fresh, cint, cflt, size_cdf, design)
     if fresh and tables is not None:
-        args = (key, cint, size_cdf, *tables, design, meas, rule, shift, max_size, qtab)
+        args = (key, cint, size_cdf, *tables, design, meas, rule, statistic, shift, max_size, qtab)
         return fr.block_fresh_two_stage, args, None
     if fresh:
         args = (key, cint, cflt, size_cdf, design, meas, rule, statistic, shift, max_size, qtab)
