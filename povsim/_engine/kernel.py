@@ -797,14 +797,14 @@ def _finish_check(
     e_p = totals[pop.T_EXITED_PERSONS]
     n_p = totals[pop.T_NONREG_PERSONS]
     mask = rl.rates_fail_mask(
-        statistic(x_w, n_w, rule, rl.UPPER_BOUND),
-        statistic(x_o, n_o, rule, rl.UPPER_BOUND),
+        statistic(x_w, n_w, rule, rl.UPPER_SIDE),
+        statistic(x_o, n_o, rule, rl.UPPER_SIDE),
         r_p,
         e_p,
         n_p,
         rule,
     )
-    if rl.approval_fails(statistic(x_a, n, rule, rl.LOWER_BOUND), rule):
+    if rl.approval_fails(statistic(x_a, n, rule, rl.LOWER_SIDE), rule):
         mask |= rl.FAIL_APPROVAL
     take, stat_w, stat_o, cum_w, cum_o = scratch
     margin = rl.verdict_margin(

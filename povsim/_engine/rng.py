@@ -45,11 +45,13 @@ _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _M1 = uint64(0xBF58476D1CE4E5B9)
 _M2 = uint64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0
+_ROT_A = np.uint64(7)  # numpy scalars, not literals: one compilation of _rotl
+_ROT_B = np.uint64(45)
 
 
 @jit
 def _rotl(x, k):
-    return (x << uint64(k)) | (x >> uint64(64 - k))
+    return (x << k) | (x >> (uint64(64) - k))
 
 
 @jit
@@ -97,14 +99,14 @@ def seed_substream(state, key, index, purpose, sub):
 @jit
 def next_u64(s):
     """Advance the xoshiro256** state ``s`` and return the next 64-bit output."""
-    result = _rotl(s[1] * uint64(5), 7) * uint64(9)
+    result = _rotl(s[1] * uint64(5), _ROT_A) * uint64(9)
     t = s[1] << uint64(17)
     s[2] ^= s[0]
     s[3] ^= s[1]
     s[1] ^= s[2]
     s[0] ^= s[3]
     s[2] ^= t
-    s[3] = _rotl(s[3], 45)
+    s[3] = _rotl(s[3], _ROT_B)
     return result
 
 
@@ -115,14 +117,14 @@ def next_state(s0, s1, s2, s3):
     The same sequence as :func:`next_u64` on ``[s0, s1, s2, s3]``; hot loops keep
     the state in registers this way instead of in an array.
     """
-    result = _rotl(s1 * uint64(5), 7) * uint64(9)
+    result = _rotl(s1 * uint64(5), _ROT_A) * uint64(9)
     t = s1 << uint64(17)
     s2 ^= s0
     s3 ^= s1
     s1 ^= s2
     s0 ^= s3
     s2 ^= t
-    s3 = _rotl(s3, 45)
+    s3 = _rotl(s3, _ROT_B)
     return result, s0, s1, s2, s3
 
 

@@ -46,6 +46,11 @@ R_GUARD = 9
 R_DEFF = 10
 R_NPARAMS = 11
 
+# The same as numpy scalars for compiled calls: a Python int is a literal to numba,
+# which would compile a statistic kernel once per side.
+UPPER_SIDE = np.int64(UPPER_BOUND)
+LOWER_SIDE = np.int64(LOWER_BOUND)
+
 # Bits of the fail mask.
 FAIL_INCIDENCE = 1
 FAIL_WRONGFUL = 2
@@ -279,13 +284,13 @@ def verdict_margin(
     """
     kp1 = K_MAX + 1
     passing = rates_fail_mask(
-        statistic(x_w, n_w, rule, UPPER_BOUND),
-        statistic(x_o, n_o, rule, UPPER_BOUND),
+        statistic(x_w, n_w, rule, UPPER_SIDE),
+        statistic(x_o, n_o, rule, UPPER_SIDE),
         totals_r,
         totals_e,
         totals_n,
         rule,
-    ) == 0 and not approval_fails(statistic(x_a, n_a, rule, LOWER_BOUND), rule)
+    ) == 0 and not approval_fails(statistic(x_a, n_a, rule, LOWER_SIDE), rule)
     scratch_take[:] = 0
     _cumulative_largest(hist_wu if passing else hist_wf, scratch_take, cum_w)
     scratch_take[:] = 0
@@ -293,13 +298,13 @@ def verdict_margin(
     sign = 1 if passing else -1
     for j in range(kp1):
         if cum_w[j] >= 0:
-            stat_w[j] = statistic(x_w + sign * cum_w[j], n_w, rule, UPPER_BOUND)
+            stat_w[j] = statistic(x_w + sign * cum_w[j], n_w, rule, UPPER_SIDE)
         if cum_o[j] >= 0:
-            stat_o[j] = statistic(x_o + sign * cum_o[j], n_o, rule, UPPER_BOUND)
+            stat_o[j] = statistic(x_o + sign * cum_o[j], n_o, rule, UPPER_SIDE)
     best = kp1
     if passing:
         for j in range(1, min(K_MAX, x_a) + 1):
-            if approval_fails(statistic(x_a - j, n_a, rule, LOWER_BOUND), rule):
+            if approval_fails(statistic(x_a - j, n_a, rule, LOWER_SIDE), rule):
                 best = j
                 break
         for total in range(1, best):
@@ -311,7 +316,7 @@ def verdict_margin(
                     return total
         return best
     need_a = 0
-    while need_a <= K_MAX and approval_fails(statistic(x_a + need_a, n_a, rule, LOWER_BOUND), rule):
+    while need_a <= K_MAX and approval_fails(statistic(x_a + need_a, n_a, rule, LOWER_SIDE), rule):
         need_a += 1
         if x_a + need_a > n_a:
             return kp1
