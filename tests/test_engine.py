@@ -469,3 +469,42 @@ def test_county_rate_change_keeps_every_other_draw():
     omitted = a.status == 2
     assert np.array_equal(a.problem[omitted], b.problem[omitted])
     assert a.indicators.wrongful_exit != b.indicators.wrongful_exit
+
+
+# -- team flag bounds ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "measurement",
+    [
+        Measurement.official_2018(),
+        Measurement(sensitivity=0.6, specificity=0.9, team_sd=1.5),
+        Measurement(sensitivity=0.999, specificity=0.5, team_sd=0.05),
+    ],
+)
+def test_team_flag_bounds_enclose_the_exact_probabilities(measurement):
+    """Every team's exact flag probabilities lie inside the bounds of its uniforms' cell."""
+    from povsim._engine import kernel
+    from povsim.simulate import _measurement_vector
+
+    meas = _measurement_vector(measurement)
+    table = kernel.flag_bound_table(meas)
+    g = kernel.QTAB_SIZE
+    rng = np.random.default_rng(7)
+    edges = np.arange(g) / g
+    u = np.concatenate(
+        [
+            rng.random((4000, 2)),
+            np.stack(np.meshgrid(edges, edges), -1).reshape(-1, 2),  # lower cell edges
+            np.stack(np.meshgrid(edges, edges), -1).reshape(-1, 2) + (1 - 1e-12) / g,  # upper
+        ]
+    )
+    u = np.clip(u, 0.0, 1.0 - 2.0**-53)
+    tq = np.full((1, 2), -1.0)
+    for u0, u1 in u:
+        cell = int(u0 * g) * g + int(u1 * g)
+        low0, low1, high0, high1 = table[cell]
+        tu = np.array([[u0, u1]])
+        tq[:] = -1.0
+        q0 = kernel._team_prob(tq, tu, 0, 0, meas)
+        q1 = kernel._team_prob(tq, tu, 0, 1, meas)
+        assert low0 <= q0 <= high0, (u0, u1, low0, q0, high0)
+        assert low1 <= q1 <= high1, (u0, u1, low1, q1, high1)

@@ -1274,6 +1274,8 @@ def plan_blocks(
     """
     from . import fresh as fr
 
+    if design[D_KIND] == TWO_STAGE and max_size > CODE_SIZE:  # codes hold 8 bits of size
+        raise ValueError(f"household sizes must be at most {CODE_SIZE} persons; got {max_size}")
     qtab = flag_bound_table(meas)
     statistic = rl.statistic_for(rule)
     tables = fr.fresh_tables_for(fresh, cint, cflt, size_cdf, design)
@@ -1288,8 +1290,6 @@ def plan_blocks(
         )
         return _block_fresh_generated, args, work
     if design[D_KIND] == TWO_STAGE:
-        if max_size > CODE_SIZE:
-            raise ValueError(f"household sizes must be at most {CODE_SIZE}; got {max_size}")
         code = encode_households(size, status, problem, approve)
         args = (
             key,
