@@ -14,19 +14,23 @@ measurement or rule change never changes which households are drawn.
 
 What is drawn, exactly in law:
 
-- Households: Floyd's algorithm (a uniformly random k-subset with k uniforms)
-  inside each stratum; villages by a partial Fisher–Yates shuffle, whose order
-  sets the teams (sampled village ``j`` has team ``j % teams``).
+- Households: Floyd's algorithm (a uniformly random k-subset from k exactly
+  uniform bounded integers; in two-stage checks 32-bit ones by Lemire's method,
+  two per 64-bit output) inside each stratum; villages by a partial
+  Fisher–Yates shuffle, whose order sets the teams (sampled village ``j`` has
+  team ``j % teams``).
 - Flags: in a two-stage sample, per village and group (exited / never
   registered x true problem) the flagged number is binomial with the team's
   probability and the flagged households a uniform subset of the group, the
-  same law as one Bernoulli trial per household (:func:`_measure_village`);
-  other designs flag household by household. Approval answers: two binomial
-  draws per check (approvers who say no, non-approvers who say yes).
+  same law as one Bernoulli trial per household (:func:`_flag_village`); bounds
+  on each team's probability (:func:`flag_bound_table`) settle most villages
+  from one uniform per group. Other designs flag household by household.
+  Approval answers: two binomial draws per check (approvers who say no,
+  non-approvers who say yes).
 - Fresh populations: two-stage designs without replacement draw each village as
   counts from table-driven exact laws and only the sampled households in detail
-  (:func:`povsim._engine.fresh.block_fresh_two_stage`); other fresh designs draw whole populations
-  (:func:`povsim._engine.population.generate_population`).
+  (:func:`povsim._engine.fresh.block_fresh_two_stage`); other fresh designs draw
+  whole populations (:func:`povsim._engine.population.generate_population`).
 
 Vectors
 -------
