@@ -229,7 +229,6 @@ def block_fresh_two_stage(
     checks,
     key,
     cint,
-    size_cdf,
     cdf,
     rows,
     guide,
@@ -268,7 +267,7 @@ def block_fresh_two_stage(
     search :func:`table_draw`); the villages not sampled, in runs between the
     sampled ones, are drawn by :func:`_count_villages` with the stream held in
     registers. Sampled households' sizes come from the table of one
-    household's persons (the same law as ``size_cdf``, which is not used here).
+    household's persons (the county's size law).
     ``cdf``, ``rows``, ``guide``, ``cells`` and ``base`` are the tables of
     :func:`povsim._engine.tables.fresh_tables`.
     """

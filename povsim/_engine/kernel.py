@@ -406,7 +406,9 @@ def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
     """Record the flags of one village's sampled households (team ``t``).
 
     One uniform per non-empty group, then :func:`_flag_village` unless the
-    bounds settle every group.
+    bounds settle every group. (:func:`_check_two_stage` writes these two steps
+    out itself: on its hot path a call with this many arrays costs more than a
+    settled village, and numba's inlining of this function measured slower.)
     """
     u0, u1, u2, u3, settled = _village_uniforms(m_state, t, qb, gcnt)
     if not settled:
@@ -1284,7 +1286,7 @@ def plan_blocks(
     statistic = rl.statistic_for(rule)
     tables = fr.fresh_tables_for(fresh, cint, cflt, size_cdf, design)
     if fresh and tables is not None:
-        args = (key, cint, size_cdf, *tables, design, meas, rule, statistic, shift, max_size, qtab)
+        args = (key, cint, *tables, design, meas, rule, statistic, shift, max_size, qtab)
         return fr.block_fresh_two_stage, args, None
     if fresh:
         args = (key, cint, cflt, size_cdf, design, meas, rule, statistic, shift, max_size, qtab)
