@@ -158,6 +158,18 @@ def _village(s0, s1, s2, s3, fam_row, low, span, cdf, rows, guide, cells, base):
 
 
 @jit
+def _add_counts(tot, hh, ex, rem, nonreg, wrong, omit, dis):
+    """Add villages' household counts to the county totals ``tot`` (``V_*`` slots)."""
+    tot[V_HOUSEHOLDS] += hh
+    tot[V_EXITED] += ex
+    tot[V_REMAINING] += rem
+    tot[V_NONREG] += nonreg
+    tot[V_WRONGFUL] += wrong
+    tot[V_OMITTED] += omit
+    tot[V_DISAPPROVE] += dis
+
+
+@jit
 def _count_villages(state, villages, fam_row, low, span, cdf, rows, guide, cells, base, tot):
     """Draw ``villages`` villages not sampled: only their counts, added to ``tot[V_*]``.
 
@@ -183,13 +195,7 @@ def _count_villages(state, villages, fam_row, low, span, cdf, rows, guide, cells
         omit += omit_v
         dis += dis_v
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
-    tot[V_HOUSEHOLDS] += hh
-    tot[V_EXITED] += ex
-    tot[V_REMAINING] += rem
-    tot[V_NONREG] += nonreg
-    tot[V_WRONGFUL] += wrong
-    tot[V_OMITTED] += omit
-    tot[V_DISAPPROVE] += dis
+    _add_counts(tot, hh, ex, rem, nonreg, wrong, omit, dis)
 
 
 @jit
@@ -359,13 +365,7 @@ def block_fresh_two_stage(
             f_state[0], f_state[1], f_state[2], f_state[3] = s0, s1, s2, s3
             ex = reg - rem
             nonreg = n_v - reg
-            tot[V_HOUSEHOLDS] += n_v
-            tot[V_EXITED] += ex
-            tot[V_REMAINING] += rem
-            tot[V_NONREG] += nonreg
-            tot[V_WRONGFUL] += wrong
-            tot[V_OMITTED] += omit
-            tot[V_DISAPPROVE] += dis
+            _add_counts(tot, n_v, ex, rem, nonreg, wrong, omit, dis)
             # the sample's composition in this village, given its counts
             if b_reg >= 0:
                 k_reg = min(b_reg, reg)
