@@ -267,7 +267,7 @@ def flag_bound_table(meas):
     return np.clip(np.nan_to_num(table, nan=0.0), 0.0, 1.0)
 
 
-@jit
+@jit(internal=True)
 def _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist):
     """Seed check ``c``'s streams, draw its teams' uniforms and flag bounds, zero its counts."""
     seed_stream(states[0], key, c, PURPOSE_SAMPLING)
@@ -319,7 +319,7 @@ def _encode_jit(size, status, problem, approve, code):
         )
 
 
-@jit
+@jit(internal=True)
 def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
     """Append ``k`` villages of ``order[lo:lo + n]`` to ``out[got:]`` in random order.
 
@@ -350,7 +350,7 @@ def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
     return got + k
 
 
-@jit
+@jit(internal=True)
 def _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3):
     """Flag one village's sampled households (team ``t``), group ``g`` at uniform ``u_g``.
 
@@ -391,7 +391,7 @@ def _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2
                 acc[A_X_O] += sz
 
 
-@jit(inline="always")
+@jit(internal=True)
 def _no_flag(mg, u, high):
     """Whether ``mg`` households at uniform ``u`` certainly get no flag (``high`` bounds q)."""
     if high <= 0.0:
@@ -401,7 +401,7 @@ def _no_flag(mg, u, high):
     return high <= 0.5 and u < 1.0 - mg * high
 
 
-@jit
+@jit(internal=True)
 def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
     """Record the flags of one village's sampled households (team ``t``).
 
@@ -415,7 +415,7 @@ def _measure_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt):
         _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3)
 
 
-@jit(inline="always")
+@jit(internal=True)
 def _village_uniforms(m_state, t, qb, gcnt):
     """One uniform per non-empty group (in group order), and whether no group can be flagged."""
     u0 = u1 = u2 = u3 = 1.0
@@ -438,7 +438,7 @@ def _village_uniforms(m_state, t, qb, gcnt):
     return u0, u1, u2, u3, settled
 
 
-@jit(inline="always")
+@jit(internal=True)
 def _below32(r32, n, s0, s1, s2, s3):
     """Exactly uniform integer in ``0 .. n - 1`` from 32 random bits (Lemire 2019).
 
@@ -456,7 +456,7 @@ def _below32(r32, n, s0, s1, s2, s3):
     return np.int64(m >> uint64(32)), s0, s1, s2, s3
 
 
-@jit(inline="always")
+@jit(internal=True)
 def _floyd_pick(r32, jj, lo, code, mark, stamp, s0, s1, s2, s3):
     """One step of Floyd's algorithm: the code of a household not yet taken.
 
@@ -470,7 +470,7 @@ def _floyd_pick(r32, jj, lo, code, mark, stamp, s0, s1, s2, s3):
     return code[lo + t], s0, s1, s2, s3
 
 
-@jit
+@jit(internal=True)
 def _check_two_stage(
     s_state,
     m_state,
@@ -639,7 +639,7 @@ def _check_two_stage(
     return stamp
 
 
-@jit
+@jit(internal=True)
 def _check_households(
     s_state,
     m_state,
@@ -747,7 +747,7 @@ def index_strata(village_start, status, hh_village, strata_index, strata_bounds)
             fill[s] += 1
 
 
-@jit
+@jit(internal=True)
 def _truth(totals, rule):
     """True indicators (incidence, w, o, approval) and the true verdict at the rule's thresholds."""
     e = totals[pop.T_EXITED_PERSONS]
@@ -765,7 +765,7 @@ def _truth(totals, rule):
     return inc, w, o, a, ok
 
 
-@jit
+@jit(internal=True)
 def _finish_check(
     c,
     first,
@@ -1217,7 +1217,7 @@ def _block_fresh_generated(
         )
 
 
-@jit
+@jit(internal=True)
 def _add_moments(rf, inc, w, o, a, t_inc, t_w, t_o, t_a, shift):
     """Add one check's estimates and truths of the four indicators to the sums ``rf``."""
     for j in range(4):

@@ -195,12 +195,12 @@ def statistic_for(rule):
     return point_statistic if int(rule[R_METHOD]) == POINT else bound_statistic
 
 
-@jit
+@jit(internal=True)
 def incidence_of(w, o, totals_r, totals_e, totals_n):
     return (totals_r + w * totals_e + o * totals_n) / (totals_r + totals_e + totals_n)
 
 
-@jit
+@jit(internal=True)
 def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     """Fail bits of incidence, wrongful exit and omission for rate statistics ``w``, ``o``."""
     g = rule[R_GUARD]
@@ -214,7 +214,7 @@ def rates_fail_mask(w, o, totals_r, totals_e, totals_n, rule):
     return mask
 
 
-@jit
+@jit(internal=True)
 def approval_fails(a, rule):
     """True when the approval statistic ``a`` misses its threshold."""
     t = rule[R_APPROVAL] + rule[R_GUARD]
@@ -223,7 +223,7 @@ def approval_fails(a, rule):
     return not (a >= t)
 
 
-@jit
+@jit(internal=True)
 def _cumulative_largest(hist, take, out):
     """``out[j]`` = persons in the ``j`` largest households of ``hist`` (-1 past the end)."""
     out[0] = 0

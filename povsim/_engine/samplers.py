@@ -28,7 +28,7 @@ from .rng import below, uniform
 _CHUNK_MEAN = 16.0
 
 
-@jit
+@jit(internal=True)
 def _binomial_walk(u, n, p):
     """Inverse CDF of Binomial(n, p) at ``u``; ``p <= 0.5`` and ``n p`` modest."""
     if u < 1.0 - n * p:
@@ -44,7 +44,7 @@ def _binomial_walk(u, n, p):
     return k
 
 
-@jit
+@jit(internal=True)
 def binomial_u(u, s, n, p):
     """Binomial(n, p) whose first uniform is ``u`` (further ones, if any, from ``s``).
 
