@@ -29,7 +29,7 @@ from ._engine import kernel as _k
 from ._engine.rng import stream_key
 from ._seed import as_seed_sequence
 from ._validate import check_count
-from .county import EXITED, NONREGISTERED, REMAINING, Population
+from .county import EXITED, NONREGISTERED, REMAINING, Population, _draw_population
 from .rules import Rule
 from .scenario import Scenario
 from .simulate import _prepare, summarise
@@ -273,47 +273,8 @@ class _Households:
 
 
 def _fresh_population(county, rng: np.random.Generator) -> Population:
-    """Draw one population of ``county`` with NumPy (the County docstring's model)."""
-    v_count = county.villages
-    lo, hi = county.households_per_village
-    n_v = rng.integers(lo, hi + 1, size=v_count)
-    poor = np.arange(v_count) < county.poor_villages
-
-    def village_rates(mean: float, icc: float) -> np.ndarray:
-        if icc <= 0.0 or mean <= 0.0 or mean >= 1.0:
-            return np.full(v_count, mean)
-        if icc >= 1.0:  # the limit: every village all or nothing
-            return (rng.random(v_count) < mean).astype(np.float64)
-        scale = (1.0 - icc) / icc
-        return rng.beta(mean * scale, (1.0 - mean) * scale, size=v_count)
-
-    p_w = village_rates(county.wrongful_exit_rate, county.icc_wrongful_exit)
-    p_o = village_rates(county.omission_rate, county.icc_omission)
-    p_a = village_rates(county.approval_rate, county.icc_approval)
-    reg_v = np.where(poor, county.registered_share_poor, county.registered_share_nonpoor)
-    village = np.repeat(np.arange(v_count), n_v)
-    h = village.size
-    probs = np.asarray(county.household_sizes, np.float64)
-    size = rng.choice(probs.size, size=h, p=probs / probs.sum()) + 1
-    reg = reg_v[village]
-    u = rng.random(h)
-    status = np.where(
-        u < reg * county.remaining_share, REMAINING, np.where(u < reg, EXITED, NONREGISTERED)
-    )
-    u = rng.random(h)
-    problem = np.where(
-        status == EXITED, u < p_w[village], (status == NONREGISTERED) & (u < p_o[village])
-    )
-    approve = rng.random(h) < p_a[village]
-    return Population.from_households(
-        village=village,
-        size=size,
-        status=status,
-        problem=problem,
-        approve=approve,
-        village_poor=poor,
-        region=county.region,
-    )
+    """Draw one population of ``county`` with NumPy, every stream from ``rng``."""
+    return _draw_population(county, rng, rng, rng)
 
 
 # -- one check -----------------------------------------------------------------------------

@@ -187,8 +187,15 @@ class County:
         index : int
             Which population of the seed's sequence to draw. (``simulate`` in
             ``population="fresh"`` mode draws a new population for every check
-            from the same law; for two-stage designs without replacement it draws
-            only what the check observes, from streams of its own.)
+            from the same law, in compiled code and from streams of its own; for
+            two-stage designs without replacement it draws only what the check
+            observes.)
+
+        Notes
+        -----
+        Drawn in NumPy (:func:`_draw_population`), so a fixed population costs
+        no compilation. Village sizes, village rates and households each have
+        their own stream (children of ``seed`` keyed by ``index``).
 
         Returns
         -------
@@ -196,47 +203,14 @@ class County:
         """
         ss = as_seed_sequence(seed)
         index = check_count("index", index)
-        from ._engine.rng import stream_key
-
-        key = stream_key(ss)
-        cint, cflt, cdf = self._engine_params()
-        hmax = self.max_households
-        vstart = np.empty(self.villages + 1, np.int64)
-        sstart = np.empty((self.villages, 4), np.int64)
-        vpoor = np.empty(self.villages, np.bool_)
-        size = np.empty(hmax, np.int64)
-        status = np.empty(hmax, np.int8)
-        problem = np.empty(hmax, np.bool_)
-        approve = np.empty(hmax, np.bool_)
-        high = self.households_per_village[1]
-        n = _pop.generate_population(
-            key,
-            index,
-            cint,
-            cflt,
-            cdf,
-            vstart,
-            sstart,
-            vpoor,
-            size,
-            status,
-            problem,
-            approve,
-            np.empty(high, np.int64),
-            np.empty(high, np.int8),
-            np.empty(high, np.bool_),
-            np.empty(high, np.bool_),
+        children = (
+            np.random.SeedSequence(
+                ss.entropy, spawn_key=(*ss.spawn_key, index, purpose), pool_size=ss.pool_size
+            )
+            for purpose in range(3)  # village sizes, village rates, households
         )
-        return Population(
-            village_start=vstart,
-            stratum_start=sstart,
-            village_poor=vpoor,
-            size=size[:n].copy(),
-            status=status[:n].copy(),
-            problem=problem[:n].copy(),
-            approve=approve[:n].copy(),
-            region=self.region,
-        )
+        streams = [np.random.Generator(np.random.PCG64(child)) for child in children]
+        return _draw_population(self, *streams)
 
 
 @dataclass(frozen=True)
@@ -275,10 +249,7 @@ class Population:
 
     def __post_init__(self) -> None:
         check_choice("region", self.region, REGIONS)
-        totals = np.empty(_pop.T_NTOTALS, np.float64)
-        _pop.population_totals(
-            self.households, self.size, self.status, self.problem, self.approve, totals
-        )
+        totals = _totals(self.size, self.status, self.problem, self.approve)
         object.__setattr__(self, "totals", totals)
 
     @classmethod
@@ -440,6 +411,95 @@ class Population:
         between = float(np.sum(n_v * (mean_v - grand) ** 2) / y.size)
         total = float(np.mean((y - grand) ** 2))
         return between / total if total > 0 else 0.0
+
+
+def _village_rates(u: np.ndarray, mean: float, icc: float) -> np.ndarray:
+    """Village rates with the given mean and ICC: quantiles of their beta law at ``u``.
+
+    The beta law has ``a + b = (1 - icc) / icc`` (so ``icc = 1 / (a + b + 1)``);
+    ``icc == 0`` or a degenerate mean gives every village ``mean``, and
+    ``icc == 1`` is the limit in which a village's rate is 1 with probability
+    ``mean`` and 0 otherwise. As quantiles at fixed uniforms, the rates move
+    monotonically with ``mean`` and ``icc`` (common random numbers).
+    """
+    if icc <= 0.0 or mean <= 0.0 or mean >= 1.0:
+        return np.full(u.shape, mean)
+    if icc >= 1.0:
+        return (u < mean).astype(np.float64)
+    from scipy import special
+
+    scale = (1.0 - icc) / icc
+    return special.betaincinv(mean * scale, (1.0 - mean) * scale, u)
+
+
+def _draw_population(
+    county: County,
+    villages_rng: np.random.Generator,
+    rates_rng: np.random.Generator,
+    households_rng: np.random.Generator,
+) -> Population:
+    """Draw one population of ``county`` in NumPy (the model of the County docstring).
+
+    Village sizes are uniform integers; each village's three rates are
+    quantiles of their beta laws (:func:`_village_rates`) at one uniform per
+    village and indicator; every household takes four uniforms (size, status,
+    problem, approval) whatever the parameters. Populations of nearby
+    parameters drawn from the same streams therefore share their draws (common
+    random numbers). :func:`povsim._engine.population.generate_population` draws
+    the same law in compiled code for fresh populations.
+    """
+    v_count = county.villages
+    low, high = county.households_per_village
+    n_v = villages_rng.integers(low, high, endpoint=True, size=v_count)
+    u_rates = rates_rng.random((v_count, 3))
+    p_w = _village_rates(u_rates[:, 0], county.wrongful_exit_rate, county.icc_wrongful_exit)
+    p_o = _village_rates(u_rates[:, 1], county.omission_rate, county.icc_omission)
+    p_a = _village_rates(u_rates[:, 2], county.approval_rate, county.icc_approval)
+    village = np.repeat(np.arange(v_count), n_v)
+    u = households_rng.random((village.size, 4))
+    cdf = np.cumsum(np.asarray(county.household_sizes, np.float64))
+    size = np.searchsorted(cdf[:-1], u[:, 0], side="right") + 1
+    poor = np.arange(v_count) < county.poor_villages
+    reg = np.where(poor, county.registered_share_poor, county.registered_share_nonpoor)[village]
+    status = np.where(
+        u[:, 1] < reg * county.remaining_share,
+        REMAINING,
+        np.where(u[:, 1] < reg, EXITED, NONREGISTERED),
+    )
+    problem = np.where(
+        status == EXITED,
+        u[:, 2] < p_w[village],
+        (status == NONREGISTERED) & (u[:, 2] < p_o[village]),
+    )
+    return Population.from_households(
+        village=village,
+        size=size,
+        status=status,
+        problem=problem,
+        approve=u[:, 3] < p_a[village],
+        village_poor=poor,
+        region=county.region,
+    )
+
+
+def _totals(size, status, problem, approve) -> np.ndarray:
+    """A population's exact totals (float64[T_NTOTALS], as ``population_totals`` lays them out)."""
+    size = np.asarray(size, np.float64)
+    by_status = np.bincount(status, minlength=3)
+    persons = np.bincount(status, weights=size, minlength=3)
+    problem_persons = np.bincount(status, weights=size * problem, minlength=3)
+    out = np.zeros(_pop.T_NTOTALS, np.float64)
+    out[_pop.T_EXITED_PERSONS] = persons[EXITED]
+    out[_pop.T_WRONGFUL_PERSONS] = problem_persons[EXITED]
+    out[_pop.T_NONREG_PERSONS] = persons[NONREGISTERED]
+    out[_pop.T_OMITTED_PERSONS] = problem_persons[NONREGISTERED]
+    out[_pop.T_REMAINING_PERSONS] = persons[REMAINING]
+    out[_pop.T_HOUSEHOLDS] = size.shape[0]
+    out[_pop.T_APPROVING] = np.count_nonzero(approve)
+    out[_pop.T_EXITED_HH] = by_status[EXITED]
+    out[_pop.T_REMAINING_HH] = by_status[REMAINING]
+    out[_pop.T_NONREG_HH] = by_status[NONREGISTERED]
+    return out
 
 
 def _true_indicators(totals: np.ndarray) -> tuple[float, float, float, float]:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import povsim
 from povsim import County, Design, Measurement, Population, Rule, Scenario, simulate
+from povsim._engine import population as _pop
 from povsim.exact import kish_design_effect
 
 SMALL = County(villages=30, households_per_village=(40, 80))
@@ -460,8 +461,8 @@ def test_icc_limits():
 
 
 def test_county_rate_change_keeps_every_other_draw():
-    # common random numbers across county parameters: each village rate has its own
-    # sub-stream, so changing one expected rate changes only that indicator
+    # common random numbers across county parameters: each village rate is a quantile at
+    # its own uniform, so changing one expected rate changes only that indicator
     a = County(villages=40).generate(3)
     b = County(villages=40, wrongful_exit_rate=0.008, icc_wrongful_exit=0.05).generate(3)
     for name in ("size", "status", "approve", "village_start"):
@@ -469,6 +470,78 @@ def test_county_rate_change_keeps_every_other_draw():
     omitted = a.status == 2
     assert np.array_equal(a.problem[omitted], b.problem[omitted])
     assert a.indicators.wrongful_exit != b.indicators.wrongful_exit
+
+
+def test_village_rates_follow_their_beta_law():
+    from povsim.county import _village_rates
+
+    u = (np.arange(200_000) + 0.5) / 200_000  # evenly spread quantiles: moments to ~1e-4
+    for mean, icc in [(0.005, 0.02), (0.3, 0.2), (0.95, 0.05)]:
+        rates = _village_rates(u, mean, icc)
+        assert rates.mean() == pytest.approx(mean, rel=1e-3)
+        assert rates.var() == pytest.approx(mean * (1 - mean) * icc, rel=1e-2)
+        assert np.all(np.diff(rates) >= 0)  # quantiles: monotone in u
+        assert np.all(_village_rates(u, mean * 1.1, icc) >= rates)  # and in the mean
+    assert np.all(_village_rates(u, 0.3, 0.0) == 0.3)
+    assert _village_rates(u, 0.3, 1.0).mean() == pytest.approx(0.3, abs=1e-5)
+    assert set(np.unique(_village_rates(u, 0.3, 1.0))) == {0.0, 1.0}
+
+
+def _compiled_population(county, key, index):
+    """A population drawn by the compiled generator of fresh simulations."""
+    cint, cflt, cdf = county._engine_params()
+    hmax, high = county.max_households, county.households_per_village[1]
+    vstart = np.empty(county.villages + 1, np.int64)
+    sstart = np.empty((county.villages, 4), np.int64)
+    vpoor = np.empty(county.villages, np.bool_)
+    size, status = np.empty(hmax, np.int64), np.empty(hmax, np.int8)
+    problem, approve = np.empty(hmax, np.bool_), np.empty(hmax, np.bool_)
+    scratch = (np.empty(high, np.int64), np.empty(high, np.int8))
+    scratch += (np.empty(high, np.bool_), np.empty(high, np.bool_))
+    n = _pop.generate_population(
+        key, index, cint, cflt, cdf, vstart, sstart, vpoor, size, status, problem, approve, *scratch
+    )
+    return Population(vstart, sstart, vpoor, size[:n], status[:n], problem[:n], approve[:n])
+
+
+def test_numpy_and_compiled_populations_follow_one_law():
+    # County.generate (NumPy, fixed populations) and generate_population (compiled, fresh
+    # populations) draw from their own streams; their populations must agree in law,
+    # village-level variation (the ICCs) included
+    from povsim._engine.rng import stream_key
+
+    county = County(
+        villages=30,
+        households_per_village=(20, 60),
+        wrongful_exit_rate=0.05,
+        omission_rate=0.08,
+        approval_rate=0.8,
+        icc_wrongful_exit=0.3,
+        icc_omission=0.1,
+        icc_approval=0.2,
+        registered_share_nonpoor=0.4,
+        remaining_share=0.2,
+    )
+    key = stream_key(np.random.SeedSequence(7))
+
+    def stats(pop):
+        t = pop.totals
+        vid = np.repeat(np.arange(pop.villages), np.diff(pop.village_start))
+        village_approval = np.bincount(vid, pop.approve) / np.bincount(vid)
+        return [
+            *pop.indicators.as_dict().values(),
+            t[_pop.T_EXITED_HH] / t[_pop.T_HOUSEHOLDS],
+            t[_pop.T_REMAINING_HH] / t[_pop.T_HOUSEHOLDS],
+            pop.size.mean(),
+            pop.households,
+            village_approval.var(),
+        ]
+
+    n = 400
+    a = np.array([stats(county.generate(seed=11, index=i)) for i in range(n)])
+    b = np.array([stats(_compiled_population(county, key, i)) for i in range(n)])
+    z = (a.mean(0) - b.mean(0)) / np.sqrt((a.var(0, ddof=1) + b.var(0, ddof=1)) / n)
+    assert np.all(np.abs(z) < 5), z
 
 
 # -- team flag bounds ----------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Synthetic county populations, household by household.
+"""Synthetic county populations, household by household, in compiled code.
+
+:func:`generate_population` draws a population for every check of a fresh
+simulation whose design needs whole populations. Fixed populations come from
+:meth:`povsim.County.generate`, which draws the same law in NumPy (and costs no
+compilation); the tests hold the two to the same law.
 
 Layout of a population (all arrays indexed by household unless said):
 
