@@ -8,7 +8,9 @@ Run from the repository root::
 Every measurement of the engine runs in its own subprocess with
 ``NUMBA_NUM_THREADS`` set to 1 or 2, so that thread counts do not share a numba
 thread pool; the subprocesses share one on-disk numba cache in a temporary folder
-(``POVSIM_NUMBA_CACHE=1``) so that only the first one compiles. Compilation is
+(``POVSIM_NUMBA_CACHE=1``) so that only the first one compiles. In ``--long``
+mode every repetition runs a 2-thread worker and then a 1-thread worker, so
+that a slow spell of a shared machine weighs on both sides of each ratio. Compilation is
 timed in a clean process without any cache (``--long``) or, in ``--short`` mode,
 in the first worker, which starts from an empty cache.
 
@@ -380,6 +382,18 @@ def _git_revision() -> str:
         return "unknown"
 
 
+def _merge(into: dict, out: dict) -> None:
+    """Add one worker's timings (lists, and the lists of ``exact_s``) to ``into``."""
+    for key, value in out.items():
+        if isinstance(value, list):
+            into.setdefault(key, []).extend(value)
+        elif key == "exact_s":
+            for name, times in value.items():
+                into.setdefault(key, {}).setdefault(name, []).extend(times)
+        else:
+            into[key] = value
+
+
 def _median(xs):
     return statistics.median(xs)
 
@@ -396,15 +410,19 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
             results["first_call_s"] = clean["first_call_s"]["fixed"]
             results["first_fresh_call_s"] = clean["first_call_s"]["fresh_after_fixed"]
             results["first_call_note"] = "clean process, no numba cache"
-        per_threads = {}
-        for threads in (2, 1):
-            spec = dict(base_spec)
-            spec["measure"] = ["ceiling", "fixed", "fresh"]
-            if threads == 2 and mode == "short":
-                spec["first_call"] = True
-            if threads == 1:
-                spec["measure"] += ["exact"] + (["twin"] if twin else [])
-            per_threads[threads] = _run_worker(spec, threads, cache, 3600)
+        # long mode alternates the thread counts, one repetition per worker, so that
+        # a slow spell of a shared machine falls on both sides of every ratio
+        per_threads = {2: {}, 1: {}}
+        rounds = reps if mode == "long" else 1
+        for _ in range(rounds):
+            for threads in (2, 1):
+                spec = dict(base_spec, reps=reps // rounds)
+                spec["measure"] = ["ceiling", "fixed", "fresh"]
+                if threads == 2 and mode == "short":
+                    spec["first_call"] = True
+                if threads == 1:
+                    spec["measure"] += ["exact"] + (["twin"] if twin else [])
+                _merge(per_threads[threads], _run_worker(spec, threads, cache, 3600))
         if mode == "short":
             results["first_call_s"] = per_threads[2]["first_call_s"]["fixed"]
             results["first_fresh_call_s"] = per_threads[2]["first_call_s"]["fresh_after_fixed"]

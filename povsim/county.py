@@ -419,8 +419,8 @@ def _village_rates(u: np.ndarray, mean: float, icc: float) -> np.ndarray:
     The beta law has ``a + b = (1 - icc) / icc`` (so ``icc = 1 / (a + b + 1)``);
     ``icc == 0`` or a degenerate mean gives every village ``mean``, and
     ``icc == 1`` is the limit in which a village's rate is 1 with probability
-    ``mean`` and 0 otherwise. As quantiles at fixed uniforms, the rates move
-    monotonically with ``mean`` and ``icc`` (common random numbers).
+    ``mean`` and 0 otherwise. As quantiles at fixed uniforms, the rates rise
+    with ``mean`` (common random numbers across county rates).
     """
     if icc <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return np.full(u.shape, mean)
