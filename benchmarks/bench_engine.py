@@ -11,8 +11,8 @@ thread pool; the subprocesses share one on-disk numba cache in a temporary folde
 (``POVSIM_NUMBA_CACHE=1``) so that only the first one compiles. In ``--long``
 mode every repetition runs a 2-thread worker and then a 1-thread worker, so
 that a slow spell of a shared machine weighs on both sides of each ratio. Compilation is
-timed in a clean process without any cache (``--long``) or, in ``--short`` mode,
-in the first worker, which starts from an empty cache.
+timed in clean processes without any cache (``--long``: the median of seven) or,
+in ``--short`` mode, in the first worker, which starts from an empty cache.
 
 What is measured, on ``Scenario.official_2018(region="western")``:
 
@@ -405,11 +405,15 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
     results: dict = {"mode": mode, "machine": _machine(), "sizes": size}
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="povsim-bench-") as cache:
-        if mode == "long":
-            clean = _run_worker({"reps": 1, "first_call": True}, 2, None, 1200)
-            results["first_call_s"] = clean["first_call_s"]["fixed"]
-            results["first_fresh_call_s"] = clean["first_call_s"]["fresh_after_fixed"]
-            results["first_call_note"] = "clean process, no numba cache"
+        if mode == "long":  # each first call in a clean process of its own
+            firsts = [
+                _run_worker({"reps": 1, "first_call": True}, 2, None, 1200)["first_call_s"]
+                for _ in range(reps)
+            ]
+            results["first_call_raw_s"] = firsts
+            results["first_call_s"] = _median([f["fixed"] for f in firsts])
+            results["first_fresh_call_s"] = _median([f["fresh_after_fixed"] for f in firsts])
+            results["first_call_note"] = f"median of {reps} clean processes, no numba cache"
         # long mode alternates the thread counts, one repetition per worker, so that
         # a slow spell of a shared machine falls on both sides of every ratio
         per_threads = {2: {}, 1: {}}
