@@ -1,8 +1,20 @@
-"""Small concrete populations built by hand for the tests."""
+"""Small concrete populations built by hand, and small counties, for the tests."""
 
 import numpy as np
 
-from povsim import Population
+from povsim import County, Population
+
+#: A small county with village-level heterogeneity in every rate (fresh-population tests).
+SMALL_HETEROGENEOUS = County(
+    villages=30,
+    households_per_village=(40, 80),
+    wrongful_exit_rate=0.02,
+    omission_rate=0.015,
+    approval_rate=0.92,
+    icc_wrongful_exit=0.1,
+    icc_omission=0.05,
+    icc_approval=0.1,
+)
 
 
 def one_person_population(

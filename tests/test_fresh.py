@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import assert_within_mcse
+from helpers import SMALL_HETEROGENEOUS
 from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit
@@ -63,16 +64,7 @@ def _assert_lookups_agree(cdf, rows, guide, cells, n=2000, seed=0):
 
 COUNTIES = {
     "official": County(),
-    "small, heterogeneous": County(
-        villages=30,
-        households_per_village=(40, 80),
-        wrongful_exit_rate=0.02,
-        omission_rate=0.015,
-        approval_rate=0.92,
-        icc_wrongful_exit=0.1,
-        icc_omission=0.05,
-        icc_approval=0.1,
-    ),
+    "small, heterogeneous": SMALL_HETEROGENEOUS,
     # degenerate laws (rates 0 and 1, no heterogeneity, all-or-nothing villages) and
     # large villages, so rows are long and their candidates pass 2**11
     "degenerate": County(

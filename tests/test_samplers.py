@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import SMALL_HETEROGENEOUS
 from numba import njit
 from scipy import stats
 
@@ -93,19 +94,10 @@ def test_hypergeometric_matches_scipy(total, good, k):
 def test_fresh_village_counts_match_whole_populations(monkeypatch):
     """The count-level fresh kernel and the household-level one agree within 4 MCSE."""
     import povsim
-    from povsim import County, Design, Measurement, Scenario
+    from povsim import Design, Measurement, Scenario
     from povsim._engine import fresh
 
-    county = County(
-        villages=30,
-        households_per_village=(40, 80),
-        wrongful_exit_rate=0.02,
-        omission_rate=0.015,
-        approval_rate=0.92,
-        icc_wrongful_exit=0.1,
-        icc_omission=0.05,
-        icc_approval=0.1,
-    )
+    county = SMALL_HETEROGENEOUS
     s = Scenario(
         county=county,
         design=Design.two_stage(200, 8),
