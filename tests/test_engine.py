@@ -446,6 +446,15 @@ def test_population_truth_matches_a_direct_count():
         assert np.all(np.diff(pop.status[lo:hi]) >= 0)
 
 
+def test_population_totals_in_numpy_match_the_compiled_count():
+    # Population counts its totals in NumPy; fresh kernels count them in compiled code
+    pop = County(villages=25, remaining_share=0.2, household_sizes=(0.3, 0.3, 0.4)).generate(4)
+    compiled = np.empty(_pop.T_NTOTALS)
+    _pop.population_totals(pop.households, pop.size, pop.status, pop.problem, pop.approve, compiled)
+    assert np.array_equal(pop.totals, compiled)
+    assert pop.totals[_pop.T_REMAINING_HH] > 0 and pop.totals[_pop.T_WRONGFUL_PERSONS] > 0
+
+
 def test_county_expected_indicators_match_the_mean_of_populations():
     county = County(villages=40, households_per_village=(80, 120), wrongful_exit_rate=0.03)
     draws = np.array([county.generate(seed=5, index=i).indicators.wrongful_exit for i in range(60)])
