@@ -21,6 +21,11 @@ What is measured, on ``Scenario.official_2018(region="western")``:
 ``ceiling``   uniforms per second of the engine's own generator (xoshiro256**,
               :mod:`povsim._engine.rng`) in a ``prange`` kernel that sums them,
               on the same threads: the fastest the engine could draw
+``sampling``  checks per second of the sampling alone: the same villages and
+              households drawn the same way (a partial shuffle of villages, then
+              Floyd's algorithm in each village stratum, the household codes
+              gathered) with nothing measured, judged or counted; any check that
+              visits every sampled household does at least this much
 ``twin``      checks per second of the plain-NumPy twin (:mod:`povsim._twin`, one thread)
 ``exact``     seconds for one exact operating-characteristic point
               (:func:`povsim.exact.official_pass_probability`, the official rule
@@ -98,6 +103,7 @@ def _time_engine(fresh: bool, checks: int, reps: int) -> list[float]:
 
 
 _CEILING = None
+_SAMPLING = None
 
 
 def _ceiling_kernel():
@@ -139,6 +145,103 @@ def _time_ceiling(draws: int, reps: int) -> list[float]:
         kernel(key, n_blocks, per_block, out)
         times.append(time.perf_counter() - t0)
     assert 0.4 < out.sum() / (n_blocks * per_block) < 0.6
+    return times
+
+
+def _sampling_kernel():
+    """A ``prange`` kernel that draws two-stage samples exactly as the engine does, and no more."""
+    global _SAMPLING
+    if _SAMPLING is None:
+        import numpy as np
+        from numba import njit, prange, uint64
+
+        from povsim._engine import kernel as k
+        from povsim._engine.rng import PURPOSE_SAMPLING, next_state, seed_stream
+
+        @njit(parallel=True)
+        def sampling(key, checks, n_blocks, code, vstart, sstart, vorder, n_poor, design, out):
+            per = (checks + n_blocks - 1) // n_blocks
+            m = design[k.D_VILLAGES]
+            m_poor = design[k.D_POOR_VILLAGES]
+            b_all = design[k.D_PER_VILLAGE]
+            b_reg = design[k.D_PER_VILLAGE_REGISTERED]
+            n_vill = vorder.shape[0]
+            max_village = 1
+            for v in range(n_vill):
+                max_village = max(max_village, vstart[v + 1] - vstart[v])
+            for b in prange(n_blocks):
+                st = np.empty(4, np.uint64)
+                order = vorder.copy()
+                mark = np.full(max_village, -1, np.int32)
+                vsel = np.zeros(m, np.int64)
+                swaps = np.zeros(m, np.int64)
+                stamp = 0
+                total = 0
+                for c in range(b * per, min((b + 1) * per, checks)):
+                    seed_stream(st, key, c, PURPOSE_SAMPLING)
+                    if m_poor >= 0:
+                        got = k._pick_villages(st, order, 0, n_poor, m_poor, False, vsel, 0, swaps)
+                        got = k._pick_villages(
+                            st, order, n_poor, n_vill - n_poor, m - m_poor, False, vsel, got, swaps
+                        )
+                    else:
+                        got = k._pick_villages(st, order, 0, n_vill, m, False, vsel, 0, swaps)
+                    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+                    for j in range(got):
+                        v = vsel[j]
+                        for seg in range(2 if b_reg >= 0 else 1):
+                            if b_reg < 0:
+                                lo, n, kk = vstart[v], vstart[v + 1] - vstart[v], b_all
+                            elif seg == 0:
+                                lo, n, kk = sstart[v, 0], sstart[v, 2] - sstart[v, 0], b_reg
+                            else:
+                                lo, n, kk = sstart[v, 2], sstart[v, 3] - sstart[v, 2], b_all - b_reg
+                            kk = min(kk, n)
+                            if kk <= 0:
+                                continue
+                            stamp += 1
+                            jj = n - kk
+                            while jj < n:
+                                x, s0, s1, s2, s3 = next_state(s0, s1, s2, s3)
+                                h, s0, s1, s2, s3 = k._floyd_pick(
+                                    x & k._MASK32, jj, lo, code, mark, stamp, s0, s1, s2, s3
+                                )
+                                total += h
+                                jj += 1
+                                if jj < n:
+                                    h, s0, s1, s2, s3 = k._floyd_pick(
+                                        x >> uint64(32), jj, lo, code, mark, stamp, s0, s1, s2, s3
+                                    )
+                                    total += h
+                                    jj += 1
+                out[b] = total
+
+        _SAMPLING = sampling
+    return _SAMPLING
+
+
+def _time_sampling(checks: int, reps: int) -> list[float]:
+    """Seconds for the samples of ``checks`` fixed-population checks, drawn and nothing more."""
+    import numpy as np
+
+    sim = importlib.import_module("povsim.simulate")
+    from povsim._engine import kernel as k
+    from povsim._engine.rng import stream_key
+
+    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
+    fn, args, _ = prep.plan()
+    if fn is not k._block_two_stage or args[7][k.D_REPLACE]:
+        raise RuntimeError("the sampling floor assumes two-stage sampling without replacement")
+    key, code, vstart, sstart, vorder, n_poor, _, design = args[:8]
+    kernel = _sampling_kernel()
+    n_blocks = 256
+    out = np.zeros(n_blocks, np.int64)
+    kernel(key, 4096, n_blocks, code, vstart, sstart, vorder, n_poor, design, out)  # compile
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        kernel(key, checks, n_blocks, code, vstart, sstart, vorder, n_poor, design, out)
+        times.append(time.perf_counter() - t0)
     return times
 
 
@@ -281,6 +384,8 @@ def worker(spec: dict) -> dict:
     for name in spec.get("measure", ()):
         if name == "ceiling":
             out["ceiling_s"] = _time_ceiling(spec["ceiling"], reps)
+        elif name == "sampling":
+            out["sampling_s"] = _time_sampling(spec["fixed"], reps)
         elif name in ("fixed", "fresh"):
             out[f"{name}_s"] = _time_engine(name == "fresh", spec[name], reps)
         elif name == "twin":
@@ -421,7 +526,7 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
         for _ in range(rounds):
             for threads in (2, 1):
                 spec = dict(base_spec, reps=reps // rounds)
-                spec["measure"] = ["ceiling", "fixed", "fresh"]
+                spec["measure"] = ["ceiling", "fixed", "fresh", "sampling"]
                 if threads == 2 and mode == "short":
                     spec["first_call"] = True
                 if threads == 1:
@@ -449,6 +554,7 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
             "ceiling_uniforms_per_s": size["ceiling"] // 256 * 256 / _median(r["ceiling_s"]),
             "fixed_checks_per_s": size["fixed"] / _median(r["fixed_s"]),
             "fresh_checks_per_s": size["fresh"] / _median(r["fresh_s"]),
+            "sampling_checks_per_s": size["fixed"] / _median(r["sampling_s"]),
             "raw": r,
         }
         table[threads] = row
@@ -465,6 +571,9 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
         / (t2["ceiling_uniforms_per_s"] / 2000),
         "fixed_vs_ceiling_per_2000_1t": t1["fixed_checks_per_s"]
         / (t1["ceiling_uniforms_per_s"] / 2000),
+        "sampling_vs_ceiling_per_2000_2t": t2["sampling_checks_per_s"]
+        / (t2["ceiling_uniforms_per_s"] / 2000),
+        "fixed_over_sampling_2t": t2["fixed_checks_per_s"] / t2["sampling_checks_per_s"],
         "fresh_over_fixed_2t": t2["fresh_checks_per_s"] / t2["fixed_checks_per_s"],
         "threads_speedup_fixed": t2["fixed_checks_per_s"] / t1["fixed_checks_per_s"],
         "threads_speedup_fresh": t2["fresh_checks_per_s"] / t1["fresh_checks_per_s"],
@@ -493,6 +602,7 @@ def _print(res: dict, twin: bool) -> None:
     for key, label in (
         ("fixed_checks_per_s", "fixed population, checks/s"),
         ("fresh_checks_per_s", "fresh population, checks/s"),
+        ("sampling_checks_per_s", "sampling alone, checks/s"),
         ("ceiling_uniforms_per_s", "ceiling, uniforms/s"),
     ):
         print(f"| {label} | {t['1'][key]:,.0f} | {t['2'][key]:,.0f} |")
@@ -505,6 +615,10 @@ def _print(res: dict, twin: bool) -> None:
     print("|---|---:|---|")
     v = r["fixed_vs_ceiling_per_2000_2t"]
     print(f"| fixed >= ceiling / 2000 (2 threads) | {v:.3f} | {ok(v >= 1)} |")
+    v = r["sampling_vs_ceiling_per_2000_2t"]
+    print(f"| (the sampling alone against ceiling / 2000) | {v:.3f} | |")
+    v = r["fixed_over_sampling_2t"]
+    print(f"| (fixed against the sampling alone) | {v:.3f} | |")
     v = r["fresh_over_fixed_2t"]
     print(f"| fresh >= fixed / 4 (2 threads) | {v:.3f} | {ok(v >= 0.25)} |")
     if twin:
