@@ -25,7 +25,7 @@ What is measured, on ``Scenario.official_2018(region="western")``:
               households drawn the same way (a partial shuffle of villages, then
               Floyd's algorithm in each village stratum, the household codes
               gathered) with nothing measured, judged or counted; any check that
-              visits every sampled household does at least this much
+              draws its households this way does at least this much
 ``twin``      checks per second of the plain-NumPy twin (:mod:`povsim._twin`, one thread)
 ``exact``     seconds for one exact operating-characteristic point
               (:func:`povsim.exact.official_pass_probability`, the official rule
