@@ -165,10 +165,7 @@ def _sampling_kernel():
             m_poor = design[k.D_POOR_VILLAGES]
             b_all = design[k.D_PER_VILLAGE]
             b_reg = design[k.D_PER_VILLAGE_REGISTERED]
-            n_vill = vorder.shape[0]
-            max_village = 1
-            for v in range(n_vill):
-                max_village = max(max_village, vstart[v + 1] - vstart[v])
+            max_village = max(1, np.max(vstart[1:] - vstart[:-1]))
             for b in prange(n_blocks):
                 st = np.empty(4, np.uint64)
                 order = vorder.copy()
@@ -179,23 +176,11 @@ def _sampling_kernel():
                 total = 0
                 for c in range(b * per, min((b + 1) * per, checks)):
                     seed_stream(st, key, c, PURPOSE_SAMPLING)
-                    if m_poor >= 0:
-                        got = k._pick_villages(st, order, 0, n_poor, m_poor, False, vsel, 0, swaps)
-                        got = k._pick_villages(
-                            st, order, n_poor, n_vill - n_poor, m - m_poor, False, vsel, got, swaps
-                        )
-                    else:
-                        got = k._pick_villages(st, order, 0, n_vill, m, False, vsel, 0, swaps)
+                    got = k._pick_design_villages(st, order, n_poor, m, m_poor, False, vsel, swaps)
                     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
                     for j in range(got):
-                        v = vsel[j]
                         for seg in range(2 if b_reg >= 0 else 1):
-                            if b_reg < 0:
-                                lo, n, kk = vstart[v], vstart[v + 1] - vstart[v], b_all
-                            elif seg == 0:
-                                lo, n, kk = sstart[v, 0], sstart[v, 2] - sstart[v, 0], b_reg
-                            else:
-                                lo, n, kk = sstart[v, 2], sstart[v, 3] - sstart[v, 2], b_all - b_reg
+                            lo, n, kk = k._stratum_span(vsel[j], seg, b_all, b_reg, vstart, sstart)
                             kk = min(kk, n)
                             if kk <= 0:
                                 continue

@@ -36,7 +36,7 @@ from .kernel import (
     _finish_check,
     _measure_village,
     _n_slots,
-    _pick_villages,
+    _pick_design_villages,
     _truth,
 )
 from .rng import PURPOSE_FRESH_VILLAGES, next_state, next_u64, seed_stream
@@ -305,7 +305,6 @@ def block_fresh_two_stage(
     s_state = states[0]
     m_state = states[1]
     f_state = states[3]
-    zero = np.int64(0)
     no = design[D_REPLACE] != design[D_REPLACE]  # False, typed bool (not a literal)
     m_poor = design[D_POOR_VILLAGES]
     s_cnt = np.zeros(4, np.int64)  # sampled households by category: exited ok, wrongful,
@@ -315,13 +314,7 @@ def block_fresh_two_stage(
         _begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
         seed_stream(f_state, key, c, PURPOSE_FRESH_VILLAGES)
         # which villages the check samples (villages are exchangeable in their class)
-        if m_poor >= 0:
-            got = _pick_villages(s_state, order, zero, n_poor, m_poor, no, vsel, zero, swaps)
-            got = _pick_villages(
-                s_state, order, n_poor, n_vill - n_poor, m_vill - m_poor, no, vsel, got, swaps
-            )
-        else:
-            got = _pick_villages(s_state, order, zero, n_vill, m_vill, no, vsel, zero, swaps)
+        got = _pick_design_villages(s_state, order, n_poor, m_vill, m_poor, no, vsel, swaps)
         for j in range(got):
             slot_of[vsel[j]] = j
         for i in range(V_N):

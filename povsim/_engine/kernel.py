@@ -351,6 +351,42 @@ def _pick_villages(state, order, lo, n, k, replace, out, got, swaps):
 
 
 @jit(internal=True)
+def _pick_design_villages(state, order, n_poor, m, m_poor, replace, vsel, swaps):
+    """A check's ``m`` sampled villages into ``vsel``, in draw order; returns how many.
+
+    ``order[:n_poor]`` are the poor villages. With ``m_poor >= 0`` the design
+    stratifies villages: ``m_poor`` poor ones are drawn first, then ``m - m_poor``
+    of the others (:func:`_pick_villages`).
+    """
+    zero = np.int64(0)
+    n_vill = order.shape[0]
+    if m_poor < 0:
+        return _pick_villages(state, order, zero, n_vill, m, replace, vsel, zero, swaps)
+    got = _pick_villages(state, order, zero, n_poor, m_poor, replace, vsel, zero, swaps)
+    return _pick_villages(
+        state, order, n_poor, n_vill - n_poor, m - m_poor, replace, vsel, got, swaps
+    )
+
+
+@jit(internal=True)
+def _stratum_span(v, seg, b, b_reg, village_start, stratum_start):
+    """``(first household, households, sample size)`` of segment ``seg`` of village ``v``.
+
+    With ``b_reg < 0`` the one segment is the whole village, sampled ``b``;
+    otherwise segment 0 is the registered households, sampled ``b_reg``, and
+    segment 1 the never-registered ones, sampled ``b - b_reg``.
+    """
+    if b_reg < 0:
+        lo = village_start[v]
+        return lo, village_start[v + 1] - lo, b
+    if seg == 0:
+        lo = stratum_start[v, 0]
+        return lo, stratum_start[v, 2] - lo, b_reg
+    lo = stratum_start[v, 2]
+    return lo, stratum_start[v, 3] - lo, b - b_reg
+
+
+@jit(internal=True)
 def _flag_village(m_state, t, meas, qb, tq, tu, acc, hist, gsz, gcnt, u0, u1, u2, u3):
     """Flag one village's sampled households (team ``t``), group ``g`` at uniform ``u_g``.
 
@@ -509,17 +545,9 @@ def _check_two_stage(
     consecutive increments do not wait on each other. Returns the next stamp.
     """
     replace = design[D_REPLACE] != 0
-    zero = np.int64(0)
-    m = design[D_VILLAGES]
-    m_poor = design[D_POOR_VILLAGES]
-    n_vill = vperm.shape[0]
-    if m_poor >= 0:
-        got = _pick_villages(s_state, vperm, zero, n_poor, m_poor, replace, vsel, zero, swaps)
-        got = _pick_villages(
-            s_state, vperm, n_poor, n_vill - n_poor, m - m_poor, replace, vsel, got, swaps
-        )
-    else:
-        got = _pick_villages(s_state, vperm, zero, n_vill, m, replace, vsel, zero, swaps)
+    got = _pick_design_villages(
+        s_state, vperm, n_poor, design[D_VILLAGES], design[D_POOR_VILLAGES], replace, vsel, swaps
+    )
     b = design[D_PER_VILLAGE]
     b_reg = design[D_PER_VILLAGE_REGISTERED]
     n_seg = 2 if b_reg >= 0 else 1
@@ -539,18 +567,7 @@ def _check_two_stage(
         v = vsel[j]
         nb = 0
         for seg in range(n_seg):
-            if b_reg < 0:
-                lo = village_start[v]
-                n = village_start[v + 1] - lo
-                k = b
-            elif seg == 0:
-                lo = stratum_start[v, 0]
-                n = stratum_start[v, 2] - lo
-                k = b_reg
-            else:
-                lo = stratum_start[v, 2]
-                n = stratum_start[v, 3] - lo
-                k = b - b_reg
+            lo, n, k = _stratum_span(v, seg, b, b_reg, village_start, stratum_start)
             if n <= 0 or k <= 0:
                 continue
             if not replace and k > n:
