@@ -26,6 +26,12 @@ What is measured, on ``Scenario.official_2018(region="western")``:
               Floyd's algorithm in each village stratum, the household codes
               gathered) with nothing measured, judged or counted; any check that
               draws its households this way does at least this much
+``frame``     checks per second of everything a check does but draw and measure
+              its households: seeding its streams, drawing its teams and
+              villages, answering approval, the rule, the verdict margin, the
+              moments and the counts, on the counts of real engine checks
+              (collected first, then taken in turn); any check does at least this
+              much, however it draws its households
 ``twin``      checks per second of the plain-NumPy twin (:mod:`povsim._twin`, one thread)
 ``exact``     seconds for one exact operating-characteristic point
               (:func:`povsim.exact.official_pass_probability`, the official rule
@@ -104,6 +110,7 @@ def _time_engine(fresh: bool, checks: int, reps: int) -> list[float]:
 
 _CEILING = None
 _SAMPLING = None
+_FRAME = None
 
 
 def _ceiling_kernel():
@@ -227,6 +234,112 @@ def _time_sampling(checks: int, reps: int) -> list[float]:
         t0 = time.perf_counter()
         kernel(key, checks, n_blocks, code, vstart, sstart, vorder, n_poor, design, out)
         times.append(time.perf_counter() - t0)
+    return times
+
+
+def _frame_kernels():
+    """Kernels for the frame of a check: everything the engine does but draw and measure households.
+
+    ``collect`` runs real checks of the engine (:func:`povsim._engine.kernel._check_two_stage`)
+    and keeps each one's counts and size histograms. ``frame`` is a ``prange``
+    kernel that, for every check, does what the engine does around the
+    households: seeds the check's streams and draws its teams
+    (``_begin_check``), draws its villages, then takes the counts of one of the
+    collected checks in turn and answers approval, applies the rule, computes the
+    verdict margin and the moments and counts the check (``_finish_check``).
+    """
+    global _FRAME
+    if _FRAME is None:
+        import numpy as np
+        from numba import njit, prange
+
+        from povsim._engine import kernel as k
+        from povsim._engine import rule as rl
+
+        @njit
+        def collect(key, code, vstart, sstart, n_poor, design, meas, qtab, work, accs, hists):
+            states, order, mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu, _ = work
+            stamp = np.int64(0)
+            teams = int(meas[k.M_TEAMS])
+            for c in range(accs.shape[0]):
+                k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+                stamp = k._check_two_stage(
+                    states[0], states[1], design, meas, teams, code, vstart, sstart, order,
+                    n_poor, mark, stamp, vbuf, vsel, swaps, qb, tq, tu, acc, hist, hsz, gsz, gcnt,
+                )  # fmt: skip
+                accs[c] = acc
+                hists[c] = hist
+
+        @njit(parallel=True)
+        def frame(key, checks, n_blocks, accs, hists, vorder, n_poor, totals, design, meas,
+                  rule, shift, qtab, n_slots, out_int, out_flt):  # fmt: skip
+            per = (checks + n_blocks - 1) // n_blocks
+            m = design[k.D_VILLAGES]
+            m_poor = design[k.D_POOR_VILLAGES]
+            t_inc, t_w, t_o, t_a, true_pass = k._truth(totals, rule)
+            for b in prange(n_blocks):
+                states = np.zeros((3, 4), np.uint64)
+                order = vorder.copy()
+                vsel = np.zeros(m, np.int64)
+                swaps = np.zeros(m, np.int64)
+                acc = np.zeros(k.A_NFIELDS, np.int64)
+                hist = np.zeros(hists.shape[1:], np.int64)
+                qb = np.zeros((n_slots, 4))
+                tq = np.zeros((n_slots, 2))
+                tu = np.zeros((n_slots, 2))
+                scratch = rl.margin_scratch_jit(hists.shape[2] - 1)
+                record = np.zeros((0, k.C_NFIELDS))
+                for c in range(b * per, min((b + 1) * per, checks)):
+                    k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+                    k._pick_design_villages(states[0], order, n_poor, m, m_poor, False, vsel, swaps)
+                    row = c % accs.shape[0]
+                    acc[:] = accs[row]
+                    hist[:] = hists[row]
+                    k._finish_check(
+                        c, 0, states[1], acc, hist, totals, rule, rl.point_statistic, meas,
+                        shift, t_inc, t_w, t_o, t_a, true_pass, scratch, out_int[b],
+                        out_flt[b], record,
+                    )  # fmt: skip
+
+        _FRAME = (collect, frame)
+    return _FRAME
+
+
+def _time_frame(checks: int, reps: int) -> list[float]:
+    """Seconds for the frames of ``checks`` fixed-population checks (see :func:`_frame_kernels`)."""
+    import numpy as np
+
+    sim = importlib.import_module("povsim.simulate")
+    from povsim._engine import kernel as k
+    from povsim._engine import rule as rl
+    from povsim._engine.rng import stream_key
+
+    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
+    fn, args, make_work = prep.plan()
+    (key, code, vstart, sstart, vorder, n_poor, totals, design, meas, rule, statistic, shift,
+     max_size, qtab) = args  # fmt: skip
+    if fn is not k._block_two_stage or design[k.D_REPLACE] or statistic is not rl.point_statistic:
+        raise RuntimeError("the frame assumes two-stage sampling without replacement, point rule")
+    collect, frame = _frame_kernels()
+    work = make_work()
+    accs = np.zeros((1024, k.A_NFIELDS), np.int64)
+    hists = np.zeros((1024, 4, max_size + 1), np.int64)
+    collect(key, code, vstart, sstart, n_poor, design, meas, qtab, work, accs, hists)
+    n_slots = work[11].shape[0]
+    n_blocks = 256
+    out_int = np.zeros((n_blocks, k.I_NCOUNTS), np.int64)
+    out_flt = np.zeros((n_blocks, k.F_NSUMS))
+    frame(key, 4096, n_blocks, accs, hists, vorder, n_poor, totals, design, meas, rule, shift,
+          qtab, n_slots, out_int, out_flt)  # compile  # fmt: skip
+    times = []
+    for _ in range(reps):
+        out_int[:] = 0
+        t0 = time.perf_counter()
+        frame(key, checks, n_blocks, accs, hists, vorder, n_poor, totals, design, meas, rule,
+              shift, qtab, n_slots, out_int, out_flt)  # fmt: skip
+        times.append(time.perf_counter() - t0)
+    if out_int[:, k.I_CHECKS].sum() != checks:
+        raise RuntimeError("the frame kernel did not count every check")
     return times
 
 
@@ -371,6 +484,8 @@ def worker(spec: dict) -> dict:
             out["ceiling_s"] = _time_ceiling(spec["ceiling"], reps)
         elif name == "sampling":
             out["sampling_s"] = _time_sampling(spec["fixed"], reps)
+        elif name == "frame":
+            out["frame_s"] = _time_frame(spec["fixed"], reps)
         elif name in ("fixed", "fresh"):
             out[f"{name}_s"] = _time_engine(name == "fresh", spec[name], reps)
         elif name == "twin":
@@ -511,7 +626,7 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
         for _ in range(rounds):
             for threads in (2, 1):
                 spec = dict(base_spec, reps=reps // rounds)
-                spec["measure"] = ["ceiling", "fixed", "fresh", "sampling"]
+                spec["measure"] = ["ceiling", "fixed", "fresh", "sampling", "frame"]
                 if threads == 2 and mode == "short":
                     spec["first_call"] = True
                 if threads == 1:
@@ -540,6 +655,7 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
             "fixed_checks_per_s": size["fixed"] / _median(r["fixed_s"]),
             "fresh_checks_per_s": size["fresh"] / _median(r["fresh_s"]),
             "sampling_checks_per_s": size["fixed"] / _median(r["sampling_s"]),
+            "frame_checks_per_s": size["fixed"] / _median(r["frame_s"]),
             "raw": r,
         }
         table[threads] = row
@@ -559,6 +675,10 @@ def run(mode: str, *, json_path: str | None, memory_checks: int | None, twin: bo
         "sampling_vs_ceiling_per_2000_2t": t2["sampling_checks_per_s"]
         / (t2["ceiling_uniforms_per_s"] / 2000),
         "sampling_vs_ceiling_per_2000_1t": t1["sampling_checks_per_s"]
+        / (t1["ceiling_uniforms_per_s"] / 2000),
+        "frame_vs_ceiling_per_2000_2t": t2["frame_checks_per_s"]
+        / (t2["ceiling_uniforms_per_s"] / 2000),
+        "frame_vs_ceiling_per_2000_1t": t1["frame_checks_per_s"]
         / (t1["ceiling_uniforms_per_s"] / 2000),
         "fixed_over_sampling_2t": t2["fixed_checks_per_s"] / t2["sampling_checks_per_s"],
         "fresh_over_fixed_2t": t2["fresh_checks_per_s"] / t2["fixed_checks_per_s"],
@@ -590,6 +710,7 @@ def _print(res: dict, twin: bool) -> None:
         ("fixed_checks_per_s", "fixed population, checks/s"),
         ("fresh_checks_per_s", "fresh population, checks/s"),
         ("sampling_checks_per_s", "sampling alone, checks/s"),
+        ("frame_checks_per_s", "frame alone, checks/s"),
         ("ceiling_uniforms_per_s", "ceiling, uniforms/s"),
     ):
         print(f"| {label} | {t['1'][key]:,.0f} | {t['2'][key]:,.0f} |")
@@ -608,6 +729,12 @@ def _print(res: dict, twin: bool) -> None:
     print(f"| (the same, 1 thread) | {v:.3f} | |")
     v = r["fixed_over_sampling_2t"]
     print(f"| (fixed against the sampling alone) | {v:.3f} | |")
+    v = r["frame_vs_ceiling_per_2000_2t"]
+    print(f"| (the frame alone against ceiling / 2000) | {v:.3f} | |")
+    v = r["frame_vs_ceiling_per_2000_1t"]
+    print(f"| (the same, 1 thread) | {v:.3f} | |")
+    share = 1 / r["sampling_vs_ceiling_per_2000_2t"] + 1 / r["frame_vs_ceiling_per_2000_2t"]
+    print(f"| (sampling and frame, share of the budget of a check, 2 threads) | {share:.2f} | |")
     v = r["fresh_over_fixed_2t"]
     print(f"| fresh >= fixed / 4 (2 threads) | {v:.3f} | {ok(v >= 0.25)} |")
     if twin:
