@@ -237,106 +237,97 @@ def _time_sampling(checks: int, reps: int) -> list[float]:
     return times
 
 
-def _frame_kernels():
-    """Kernels for the frame of a check: everything the engine does but draw and measure households.
+def _frame_kernel():
+    """A block kernel for the frame of a check: all the engine does but draw and measure households.
 
-    ``collect`` runs real checks of the engine (:func:`povsim._engine.kernel._check_two_stage`)
-    and keeps each one's counts and size histograms. ``frame`` is a ``prange``
-    kernel that, for every check, does what the engine does around the
-    households: seeds the check's streams and draws its teams
+    ``frame(b, checks, ..., collect, ...)`` with ``collect`` true runs the first
+    ``accs.shape[0]`` checks of the engine (:func:`povsim._engine.kernel._check_two_stage`)
+    and keeps each one's counts and size histograms in ``accs`` and ``hists``.
+    Otherwise it runs block ``b`` of ``checks`` checks as the engine's block kernel
+    does, around the households: it seeds each check's streams and draws its teams
     (``_begin_check``), draws its villages, then takes the counts of one of the
     collected checks in turn and answers approval, applies the rule, computes the
-    verdict margin and the moments and counts the check (``_finish_check``).
+    verdict margin and the moments and counts the check (``_finish_check``). It
+    has the engine's block signature, so :func:`povsim._engine.kernel.run_blocks`
+    runs it on the same threads as the engine (one kernel for both modes: one
+    compilation).
     """
     global _FRAME
     if _FRAME is None:
         import numpy as np
-        from numba import njit, prange
+        from numba import njit
 
         from povsim._engine import kernel as k
-        from povsim._engine import rule as rl
 
-        @njit
-        def collect(key, code, vstart, sstart, n_poor, design, meas, qtab, work, accs, hists):
-            states, order, mark, vbuf, vsel, swaps, gsz, gcnt, acc, hist, hsz, qb, tq, tu, _ = work
-            stamp = np.int64(0)
+        @njit(nogil=True)
+        def frame(b, checks, key, code, vstart, sstart, n_poor, totals, design, meas, rule,
+                  statistic, shift, qtab, accs, hists, collect, work, ri, rf, record):  # fmt: skip
+            states, order, mark, vbuf, vsel, swaps, gsz, gcnt = work[:8]
+            acc, hist, hsz, qb, tq, tu, scratch = work[8:]
             teams = int(meas[k.M_TEAMS])
-            for c in range(accs.shape[0]):
-                k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
-                stamp = k._check_two_stage(
-                    states[0], states[1], design, meas, teams, code, vstart, sstart, order,
-                    n_poor, mark, stamp, vbuf, vsel, swaps, qb, tq, tu, acc, hist, hsz, gsz, gcnt,
-                )  # fmt: skip
-                accs[c] = acc
-                hists[c] = hist
-
-        @njit(parallel=True)
-        def frame(key, checks, n_blocks, accs, hists, vorder, n_poor, totals, design, meas,
-                  rule, shift, qtab, n_slots, out_int, out_flt):  # fmt: skip
-            per = (checks + n_blocks - 1) // n_blocks
+            if collect:
+                stamp = np.int64(0)
+                for c in range(accs.shape[0]):
+                    k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+                    stamp = k._check_two_stage(
+                        states[0], states[1], design, meas, teams, code, vstart, sstart, order,
+                        n_poor, mark, stamp, vbuf, vsel, swaps, qb, tq, tu, acc, hist, hsz, gsz,
+                        gcnt,
+                    )  # fmt: skip
+                    accs[c] = acc
+                    hists[c] = hist
+                return
             m = design[k.D_VILLAGES]
             m_poor = design[k.D_POOR_VILLAGES]
             t_inc, t_w, t_o, t_a, true_pass = k._truth(totals, rule)
-            for b in prange(n_blocks):
-                states = np.zeros((3, 4), np.uint64)
-                order = vorder.copy()
-                vsel = np.zeros(m, np.int64)
-                swaps = np.zeros(m, np.int64)
-                acc = np.zeros(k.A_NFIELDS, np.int64)
-                hist = np.zeros(hists.shape[1:], np.int64)
-                qb = np.zeros((n_slots, 4))
-                tq = np.zeros((n_slots, 2))
-                tu = np.zeros((n_slots, 2))
-                scratch = rl.margin_scratch_jit(hists.shape[2] - 1)
-                record = np.zeros((0, k.C_NFIELDS))
-                for c in range(b * per, min((b + 1) * per, checks)):
-                    k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
-                    k._pick_design_villages(states[0], order, n_poor, m, m_poor, False, vsel, swaps)
-                    row = c % accs.shape[0]
-                    acc[:] = accs[row]
-                    hist[:] = hists[row]
-                    k._finish_check(
-                        c, 0, states[1], acc, hist, totals, rule, rl.point_statistic, meas,
-                        shift, t_inc, t_w, t_o, t_a, true_pass, scratch, out_int[b],
-                        out_flt[b], record,
-                    )  # fmt: skip
+            first = b * k.BLOCK
+            for c in range(first, min(first + k.BLOCK, checks)):
+                k._begin_check(c, key, meas, states, qtab, qb, tq, tu, acc, hist)
+                k._pick_design_villages(states[0], order, n_poor, m, m_poor, False, vsel, swaps)
+                row = c % accs.shape[0]
+                acc[:] = accs[row]
+                hist[:] = hists[row]
+                k._finish_check(
+                    c, first, states[1], acc, hist, totals, rule, statistic, meas, shift, t_inc,
+                    t_w, t_o, t_a, true_pass, scratch, ri, rf, record,
+                )  # fmt: skip
 
-        _FRAME = (collect, frame)
+        _FRAME = frame
     return _FRAME
 
 
 def _time_frame(checks: int, reps: int) -> list[float]:
-    """Seconds for the frames of ``checks`` fixed-population checks (see :func:`_frame_kernels`)."""
+    """Seconds for the frames of ``checks`` fixed-population checks (see :func:`_frame_kernel`)."""
     import numpy as np
 
     sim = importlib.import_module("povsim.simulate")
     from povsim._engine import kernel as k
-    from povsim._engine import rule as rl
     from povsim._engine.rng import stream_key
 
     prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
     fn, args, make_work = prep.plan()
     (key, code, vstart, sstart, vorder, n_poor, totals, design, meas, rule, statistic, shift,
      max_size, qtab) = args  # fmt: skip
-    if fn is not k._block_two_stage or design[k.D_REPLACE] or statistic is not rl.point_statistic:
-        raise RuntimeError("the frame assumes two-stage sampling without replacement, point rule")
-    collect, frame = _frame_kernels()
-    work = make_work()
+    if fn is not k._block_two_stage or design[k.D_REPLACE]:
+        raise RuntimeError("the frame assumes two-stage sampling without replacement")
+    frame = _frame_kernel()
     accs = np.zeros((1024, k.A_NFIELDS), np.int64)
     hists = np.zeros((1024, 4, max_size + 1), np.int64)
-    collect(key, code, vstart, sstart, n_poor, design, meas, qtab, work, accs, hists)
-    n_slots = work[11].shape[0]
-    n_blocks = 256
+    head = (key, code, vstart, sstart, n_poor, totals, design, meas, rule, statistic, shift, qtab)
+    no_record = np.zeros((0, k.C_NFIELDS))
+    out_int = np.zeros((1, k.I_NCOUNTS), np.int64)
+    out_flt = np.zeros((1, k.F_NSUMS))
+    frame(0, 0, *head, accs, hists, True, make_work(), out_int[0], out_flt[0], no_record)
+    plan = (frame, (*head, accs, hists, False), make_work)
+    n_blocks = -(-checks // k.BLOCK)
     out_int = np.zeros((n_blocks, k.I_NCOUNTS), np.int64)
     out_flt = np.zeros((n_blocks, k.F_NSUMS))
-    frame(key, 4096, n_blocks, accs, hists, vorder, n_poor, totals, design, meas, rule, shift,
-          qtab, n_slots, out_int, out_flt)  # compile  # fmt: skip
+    out_rec = np.zeros((n_blocks, 0, k.C_NFIELDS))
+    k.run_blocks(0, 2, 2 * k.BLOCK, plan, out_int, out_flt, out_rec)  # warm-up
     times = []
     for _ in range(reps):
-        out_int[:] = 0
         t0 = time.perf_counter()
-        frame(key, checks, n_blocks, accs, hists, vorder, n_poor, totals, design, meas, rule,
-              shift, qtab, n_slots, out_int, out_flt)  # fmt: skip
+        k.run_blocks(0, n_blocks, checks, plan, out_int, out_flt, out_rec)
         times.append(time.perf_counter() - t0)
     if out_int[:, k.I_CHECKS].sum() != checks:
         raise RuntimeError("the frame kernel did not count every check")
