@@ -155,6 +155,25 @@ def _time_ceiling(draws: int, reps: int) -> list[float]:
     return times
 
 
+def _two_stage_plan(what: str) -> tuple:
+    """The fixed official scenario's block-kernel arguments and scratch maker.
+
+    Refuses (naming ``what``) any plan but two-stage sampling without replacement
+    on a fixed population, which the sampling and frame kernels assume.
+    """
+    import numpy as np
+
+    sim = importlib.import_module("povsim.simulate")
+    from povsim._engine import kernel as k
+    from povsim._engine.rng import stream_key
+
+    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
+    fn, args, make_work = prep.plan()
+    if fn is not k._block_two_stage or args[7][k.D_REPLACE]:
+        raise RuntimeError(f"{what} assumes two-stage sampling without replacement")
+    return args, make_work
+
+
 def _sampling_kernel():
     """A ``prange`` kernel that draws two-stage samples exactly as the engine does, and no more."""
     global _SAMPLING
@@ -216,14 +235,7 @@ def _time_sampling(checks: int, reps: int) -> list[float]:
     """Seconds for the samples of ``checks`` fixed-population checks, drawn and nothing more."""
     import numpy as np
 
-    sim = importlib.import_module("povsim.simulate")
-    from povsim._engine import kernel as k
-    from povsim._engine.rng import stream_key
-
-    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
-    fn, args, _ = prep.plan()
-    if fn is not k._block_two_stage or args[7][k.D_REPLACE]:
-        raise RuntimeError("the sampling floor assumes two-stage sampling without replacement")
+    args, _ = _two_stage_plan("the sampling floor")
     key, code, vstart, sstart, vorder, n_poor, _, design = args[:8]
     kernel = _sampling_kernel()
     n_blocks = 256
@@ -300,16 +312,11 @@ def _time_frame(checks: int, reps: int) -> list[float]:
     """Seconds for the frames of ``checks`` fixed-population checks (see :func:`_frame_kernel`)."""
     import numpy as np
 
-    sim = importlib.import_module("povsim.simulate")
     from povsim._engine import kernel as k
-    from povsim._engine.rng import stream_key
 
-    prep = sim._prepare(_scenario(False), stream_key(np.random.SeedSequence(1)), None)
-    fn, args, make_work = prep.plan()
-    (key, code, vstart, sstart, vorder, n_poor, totals, design, meas, rule, statistic, shift,
+    args, make_work = _two_stage_plan("the frame")
+    (key, code, vstart, sstart, _, n_poor, totals, design, meas, rule, statistic, shift,
      max_size, qtab) = args  # fmt: skip
-    if fn is not k._block_two_stage or design[k.D_REPLACE]:
-        raise RuntimeError("the frame assumes two-stage sampling without replacement")
     frame = _frame_kernel()
     accs = np.zeros((1024, k.A_NFIELDS), np.int64)
     hists = np.zeros((1024, 4, max_size + 1), np.int64)
